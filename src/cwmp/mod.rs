@@ -1,0 +1,1 @@
+//! Pure CWMP SOAP codec: no HTTP, no SQL.
