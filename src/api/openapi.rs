@@ -1,0 +1,3 @@
+pub fn routes(r: axum::Router<super::AppState>) -> axum::Router<super::AppState> {
+    r
+}

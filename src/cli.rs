@@ -1,0 +1,157 @@
+//! The `ferroacs` command: subcommand dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rand::RngCore;
+
+use crate::api::extract::token_hash;
+use crate::config::{Cli, Command, TokenCommand};
+use crate::store::{self, StoreError};
+use crate::time::{format_micros, now_micros};
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FERROACS_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A new API token: a recognisable prefix and 256 random bits.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("fat_{}", hex::encode(bytes))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve(args) => {
+            let running = crate::app::start(&args).await?;
+            let stop = running.stopper();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = stop.send(true);
+            });
+            running.wait().await;
+            tracing::info!("stopped");
+        }
+        Command::Migrate(db) => {
+            let store = store::open(&db.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied ({})", store.backend());
+        }
+        Command::Token(cmd) => token(cmd).await?,
+    }
+    Ok(())
+}
+
+async fn token(cmd: TokenCommand) -> Result<(), Box<dyn std::error::Error>> {
+    match cmd {
+        TokenCommand::Create {
+            db,
+            name,
+            admin,
+            organization,
+        } => {
+            let store = store::open(&db.database_url).await?;
+            store.migrate().await?;
+            let token = new_token();
+            match store
+                .create_token(&name, &token_hash(&token), admin, &organization)
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::Unique { .. }) => {
+                    return Err(format!("a token named {name:?} already exists").into());
+                }
+                Err(StoreError::ForeignKey) => {
+                    return Err(format!("unknown organization among {organization:?}").into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let scope = if admin {
+                "admin".to_string()
+            } else {
+                format!("organizations {organization:?}")
+            };
+            println!("Created API token {name:?} ({scope}). It is shown only once:");
+            println!("{token}");
+        }
+        TokenCommand::List { db } => {
+            let store = store::open(&db.database_url).await?;
+            store.migrate().await?;
+            println!(
+                "{:<24} {:<8} {:<22} {:<22} ORGANIZATIONS",
+                "NAME", "ADMIN", "CREATED", "REVOKED"
+            );
+            for t in store.list_tokens().await? {
+                println!(
+                    "{:<24} {:<8} {:<22} {:<22} {}",
+                    t.name,
+                    t.admin,
+                    format_micros(t.created),
+                    t.revoked.map(format_micros).unwrap_or_else(|| "-".into()),
+                    t.organizations.unwrap_or_default()
+                );
+            }
+        }
+        TokenCommand::Revoke { db, name } => {
+            let store = store::open(&db.database_url).await?;
+            store.migrate().await?;
+            if !store.revoke_token(&name, now_micros()).await? {
+                return Err(format!("no active token named {name:?}").into());
+            }
+            println!("revoked {name:?}");
+        }
+    }
+    Ok(())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    crate::install_crypto_provider();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferroacs: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferroacs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

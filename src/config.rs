@@ -1,0 +1,124 @@
+//! Command line and environment (`FERROACS_<NAME>`) configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferroacs",
+    version,
+    about = "TR-069/CWMP Auto-Configuration Server with a device inventory"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the inventory API and the CWMP endpoint.
+    Serve(Box<ServeArgs>),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// `sqlite://FILE` (created on first start) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "FERROACS_DATABASE_URL",
+        default_value = "sqlite://ferroacs.db"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address of the REST API.
+    #[arg(long, env = "FERROACS_API_LISTEN", default_value = "127.0.0.1:8000")]
+    pub api_listen: SocketAddr,
+    /// Address of the CWMP endpoint CPEs connect to.
+    #[arg(long, env = "FERROACS_CWMP_LISTEN", default_value = "0.0.0.0:7547")]
+    pub cwmp_listen: SocketAddr,
+    /// PEM certificate chain: with --tls-key, both listeners speak HTTPS.
+    #[arg(long, env = "FERROACS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "FERROACS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Where firmware images are kept.
+    #[arg(long, env = "FERROACS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Base URL for absolute links in API responses (default: from the Host header).
+    #[arg(long, env = "FERROACS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// HTTP Digest realm; device password digests are computed for it, so changing it
+    /// requires setting the device passwords again.
+    #[arg(long, env = "FERROACS_REALM", default_value = "ferroacs")]
+    pub realm: String,
+    /// Largest JSON request body accepted by the API, in bytes.
+    #[arg(long, env = "FERROACS_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Largest firmware image accepted, in bytes.
+    #[arg(long, env = "FERROACS_MAX_FIRMWARE_BYTES", default_value_t = 1 << 30)]
+    pub max_firmware_bytes: u64,
+    /// Page size when a list request gives no `limit`.
+    #[arg(long, env = "FERROACS_DEFAULT_LIMIT", default_value_t = 100)]
+    pub default_limit: i64,
+    /// Largest `limit` honoured.
+    #[arg(long, env = "FERROACS_MAX_LIMIT", default_value_t = 1000)]
+    pub max_limit: i64,
+    /// Inform interval assumed for devices without `update_frequency`, in seconds.
+    #[arg(
+        long,
+        env = "FERROACS_DEFAULT_INFORM_INTERVAL",
+        default_value_t = 86_400
+    )]
+    pub default_inform_interval: i64,
+    /// A device turns Down after this many Inform intervals without contact.
+    #[arg(long, env = "FERROACS_DOWN_AFTER_INTERVALS", default_value_t = 3)]
+    pub down_after_intervals: i64,
+    /// Seconds in-flight requests get to finish on shutdown.
+    #[arg(long, env = "FERROACS_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once, alone on the last line.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        name: String,
+        /// Sees and manages everything.
+        #[arg(
+            long,
+            conflicts_with = "organization",
+            required_unless_present = "organization"
+        )]
+        admin: bool,
+        /// Limits the token to these organizations (repeatable).
+        #[arg(long = "organization", value_name = "ID")]
+        organization: Vec<i64>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        #[command(flatten)]
+        db: DbArgs,
+        name: String,
+    },
+}

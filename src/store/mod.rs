@@ -1,0 +1,176 @@
+//! Storage: one `Store` trait, implemented for SQLite (the embedded default) and PostgreSQL.
+//!
+//! Both implementations are generated from the same SQL by `sql_store!` (see `sql.rs`): the
+//! schema keeps to types both back ends share (BIGINT, TEXT, BOOLEAN; timestamps as epoch
+//! microseconds), so one body of queries serves both and one test suite covers both.
+
+mod models;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use models::*;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A UNIQUE constraint refused the write; `column` names the field when it can be told.
+    #[error("duplicate value for {column}")]
+    Unique { column: String },
+    /// A row is still referenced by others (or a reference points nowhere).
+    #[error("referenced by other rows")]
+    ForeignKey,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?} (expected sqlite:// or postgres://)")]
+    BadUrl(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which rows a caller may see: everything (admin token) or some organizations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Orgs(Vec<i64>),
+}
+
+impl Scope {
+    pub fn allows(&self, org: i64) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Orgs(orgs) => orgs.contains(&org),
+        }
+    }
+}
+
+/// Tables written through the generic row operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Organizations,
+    DeviceTypes,
+    Locations,
+    FirmwareImages,
+    Devices,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Organizations => "organizations",
+            Table::DeviceTypes => "device_types",
+            Table::Locations => "locations",
+            Table::FirmwareImages => "firmware_images",
+            Table::Devices => "devices",
+        }
+    }
+
+    /// The column that scopes a row to an organization, when the table has one.
+    pub fn scope_column(self) -> Option<&'static str> {
+        match self {
+            Table::Organizations => Some("id"),
+            Table::Locations | Table::Devices => Some("organization_id"),
+            Table::DeviceTypes | Table::FirmwareImages => None,
+        }
+    }
+}
+
+/// A value bound into a generated INSERT/UPDATE.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(bool),
+    /// `COALESCE(column, value)`: set only when the column is NULL (e.g. "requested since").
+    IntIfNull(i64),
+}
+
+pub type Values = Vec<(&'static str, Val)>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    pub type_id: Option<i64>,
+    pub status_up: Option<bool>,
+    pub status_change_from: Option<i64>,
+    pub organization: Option<i64>,
+    pub has_pending: Option<bool>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> &'static str;
+    async fn migrate(&self) -> Result<()>;
+
+    async fn insert(&self, table: Table, values: &Values) -> Result<i64>;
+    /// Updates a row inside `scope`; false when no such row is visible.
+    async fn update(&self, table: Table, id: i64, scope: &Scope, values: &Values) -> Result<bool>;
+    async fn delete(&self, table: Table, id: i64, scope: &Scope) -> Result<bool>;
+
+    async fn list_organizations(
+        &self,
+        scope: &Scope,
+        page: Page,
+    ) -> Result<(i64, Vec<Organization>)>;
+    async fn get_organization(&self, id: i64, scope: &Scope) -> Result<Option<Organization>>;
+    async fn list_device_types(&self, page: Page) -> Result<(i64, Vec<DeviceType>)>;
+    async fn get_device_type(&self, id: i64) -> Result<Option<DeviceType>>;
+    async fn list_locations(&self, scope: &Scope, page: Page) -> Result<(i64, Vec<Location>)>;
+    async fn get_location(&self, id: i64, scope: &Scope) -> Result<Option<Location>>;
+    async fn list_firmware_images(&self, page: Page) -> Result<(i64, Vec<FirmwareImage>)>;
+    async fn get_firmware_image(&self, id: i64) -> Result<Option<FirmwareImage>>;
+
+    async fn list_devices(
+        &self,
+        filter: &DeviceFilter,
+        scope: &Scope,
+        page: Page,
+    ) -> Result<(i64, Vec<Device>)>;
+    async fn get_device(&self, id: i64, scope: &Scope) -> Result<Option<Device>>;
+    /// The id of the device with this serial number, in any organization.
+    async fn device_id_by_serial(&self, serial: &str) -> Result<Option<i64>>;
+    /// Marks Down the given devices whose last contact is older than their allowed silence.
+    async fn refresh_status(
+        &self,
+        ids: &[i64],
+        now: i64,
+        default_interval_s: i64,
+        grace_factor: i64,
+    ) -> Result<u64>;
+
+    async fn create_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        admin: bool,
+        orgs: &[i64],
+    ) -> Result<i64>;
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>>;
+    async fn revoke_token(&self, name: &str, now: i64) -> Result<bool>;
+    async fn find_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens (creating a SQLite file when needed) the store a database URL names.
+pub async fn open(url: &str) -> Result<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}

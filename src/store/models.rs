@@ -1,0 +1,121 @@
+//! Rows as the store returns them.
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Organization {
+    pub id: i64,
+    pub name: String,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DeviceType {
+    pub id: i64,
+    pub name: String,
+    pub short_name: String,
+    pub manufacturer: Option<String>,
+    pub product_class: Option<String>,
+    pub settings: String,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Location {
+    pub id: i64,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub latitude: Option<String>,
+    pub longitude: Option<String>,
+    pub organization_id: i64,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct FirmwareImage {
+    pub id: i64,
+    pub name: String,
+    pub version: String,
+    pub manufacturer: Option<String>,
+    pub product_class: Option<String>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub token_hash: String,
+    pub admin: bool,
+    pub created: i64,
+    pub revoked: Option<i64>,
+    /// Comma-separated organization ids (aggregated in SQL).
+    pub organizations: Option<String>,
+}
+
+impl ApiToken {
+    pub fn organization_ids(&self) -> Vec<i64> {
+        self.organizations
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect()
+    }
+}
+
+/// A device row with the names joined from its type and location.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Device {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub customer_id: Option<String>,
+    pub is_active: bool,
+    pub status_up: bool,
+    pub status_change: i64,
+    pub type_id: i64,
+    pub type_short_name: Option<String>,
+    pub software_version: Option<String>,
+    pub hardware_version: Option<String>,
+    pub manufacturer: Option<String>,
+    pub oui: Option<String>,
+    pub unique_identifier: Option<String>,
+    pub product_class: Option<String>,
+    pub serial_number: Option<String>,
+    pub serial_number_alt: Option<String>,
+    pub description: Option<String>,
+    pub organization_id: i64,
+    pub firmware_image_id: Option<i64>,
+    pub firmware_image_is_pending: bool,
+    pub location_name: Option<String>,
+    pub location_id: Option<i64>,
+    pub location_short_name: Option<String>,
+    pub latitude: Option<String>,
+    pub longitude: Option<String>,
+    pub username: Option<String>,
+    pub update_frequency: Option<i64>,
+    pub address: Option<String>,
+    pub last_connection: Option<i64>,
+    pub last_configuration: Option<i64>,
+    pub last_change: i64,
+    pub created: i64,
+    pub debug: bool,
+    pub reboot_requested: Option<i64>,
+    pub factory_requested: Option<i64>,
+    pub sync_requested: Option<i64>,
+    pub last_fault: Option<String>,
+}
+
+/// The column list `Device` reads, for `FROM devices d JOIN device_types t LEFT JOIN locations l`.
+pub(crate) const DEVICE_COLUMNS: &str = "d.id, d.uuid, d.name, d.customer_id, d.is_active, \
+    d.status_up, d.status_change, d.type_id, t.short_name AS type_short_name, d.software_version, \
+    d.hardware_version, d.manufacturer, d.oui, d.unique_identifier, d.product_class, \
+    d.serial_number, d.serial_number_alt, d.description, d.organization_id, d.firmware_image_id, \
+    d.firmware_image_is_pending, d.location_name, d.location_id, \
+    l.short_name AS location_short_name, d.latitude, d.longitude, d.username, d.update_frequency, \
+    d.address, d.last_connection, d.last_configuration, d.last_change, d.created, d.debug, \
+    d.reboot_requested, d.factory_requested, d.sync_requested, d.last_fault";
+
+pub(crate) const DEVICE_FROM: &str = "devices d JOIN device_types t ON t.id = d.type_id \
+    LEFT JOIN locations l ON l.id = d.location_id";

@@ -1,0 +1,40 @@
+//! SQLite back end: the embedded default (one file, WAL, foreign keys on).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite};
+
+use super::Result;
+use super::sql::sql_store;
+
+pub struct SqliteStore {
+    pub(crate) pool: Pool<Sqlite>,
+}
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+
+    fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate!("migrations/sqlite")
+    }
+
+    pub async fn connect(url: &str) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose
+            // the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+sql_store!(SqliteStore, Sqlite, "group_concat(o.organization_id)");
