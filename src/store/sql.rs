@@ -161,6 +161,10 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
                 };
             }
             sqlx::error::ErrorKind::ForeignKeyViolation => return StoreError::ForeignKey,
+            // SQLite reports foreign-key failures with a generic constraint code.
+            _ if db.message().contains("FOREIGN KEY constraint failed") => {
+                return StoreError::ForeignKey;
+            }
             _ => {}
         }
     }
