@@ -28,7 +28,9 @@ pub use authorization::{
 pub use client::{basic_authorization, client_authorization};
 pub use credentials::StoredCredentials;
 pub use hash::Algorithm;
-pub use server::{Clock, DEFAULT_NONCE_TTL, DigestServer, ManualClock, SystemClock};
+pub use server::{
+    Clock, DEFAULT_NONCE_TTL, DigestServer, ManualClock, SystemClock, check_digest_response,
+};
 pub use tracker::{DEFAULT_REPLAY_CAPACITY, NonceTracker};
 
 /// Why authentication failed. Answer [`AuthError::Stale`] with `challenge(true)` and every

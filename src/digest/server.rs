@@ -261,8 +261,8 @@ impl DigestServer {
 
     /// Verifies Digest credentials against the stored HA1 for `method` (e.g. `"POST"`).
     ///
-    /// Order: realm, algorithm/qop support, nonce signature ([`AuthError::InvalidNonce`]),
-    /// response ([`AuthError::BadResponse`]), nonce age ([`AuthError::Stale`]: the password was
+    /// Order: realm, nonce signature ([`AuthError::InvalidNonce`]), then
+    /// [`check_digest_response`] (algorithm/qop support, [`AuthError::BadResponse`]), nonce age ([`AuthError::Stale`]: the password was
     /// right, re-challenge with `stale=true`), then `nc` replay ([`AuthError::Replay`]).
     /// The `uri` parameter is hashed as sent and never compared with the request target.
     /// RFC 2069 requests (no `qop`) are accepted without replay tracking.
@@ -275,64 +275,8 @@ impl DigestServer {
         if *creds.realm != *self.realm {
             return Err(AuthError::WrongRealm);
         }
-        let ha1 = stored
-            .ha1(creds.algorithm)
-            .ok_or(AuthError::UnsupportedAlgorithm)?;
-        let qop = match creds.qop {
-            None => None,
-            Some(Qop::Auth) => Some(QopPart {
-                nc: creds
-                    .nc_raw()
-                    .ok_or(AuthError::Malformed("qop without nc"))?,
-                cnonce: creds
-                    .cnonce
-                    .as_deref()
-                    .ok_or(AuthError::Malformed("qop without cnonce"))?,
-                qop: creds.qop_raw().unwrap_or("auth"),
-            }),
-            Some(Qop::AuthInt) => return Err(AuthError::UnsupportedQop),
-        };
-        let sess_cnonce = if creds.algorithm.is_sess() {
-            Some(
-                creds
-                    .cnonce
-                    .as_deref()
-                    .ok_or(AuthError::Malformed("-sess algorithm without cnonce"))?,
-            )
-        } else {
-            None
-        };
-
         let issued = self.nonce_timestamp(&creds.nonce)?;
-
-        let out_len = creds.algorithm.output_len();
-        if ha1.len() != out_len * 2 {
-            return Err(AuthError::InvalidStoredCredentials);
-        }
-        let mut ha1_buf = [0u8; 64];
-        let ha1_hex = &mut ha1_buf[..out_len * 2];
-        ha1_hex.copy_from_slice(ha1.as_bytes());
-        ha1_hex.make_ascii_lowercase();
-
-        let expected = hash::response(
-            creds.algorithm,
-            &ResponseInput {
-                ha1_hex,
-                nonce: &creds.nonce,
-                sess_cnonce,
-                qop,
-                method,
-                uri: &creds.uri,
-            },
-        );
-        let mut given = [0u8; 32];
-        let given = &mut given[..out_len];
-        if creds.response.len() != out_len * 2
-            || hex::decode_to_slice(creds.response.as_bytes(), given).is_err()
-            || !bool::from(expected.as_bytes().ct_eq(given))
-        {
-            return Err(AuthError::BadResponse);
-        }
+        check_digest_response(creds, method, stored)?;
 
         let now = self.clock.now_unix();
         if now.saturating_sub(issued) > self.nonce_ttl_secs
@@ -376,6 +320,85 @@ impl DigestServer {
                 }
             }
         }
+    }
+}
+
+/// Checks only the `response` of Digest credentials against the stored HA1, in constant time:
+/// no realm, nonce, expiry or replay checks ([`DigestServer::verify_digest`] does those).
+///
+/// The response is recomputed over `nc`, `qop` and `uri` exactly as the client sent them; if
+/// that fails and the client spelled `qop` unusually (`AUTH`), the canonical `auth` is tried
+/// too. `response` hex is accepted in either case.
+pub fn check_digest_response(
+    creds: &DigestCredentials<'_>,
+    method: &str,
+    stored: &StoredCredentials,
+) -> Result<(), AuthError> {
+    let alg = creds.algorithm;
+    let ha1 = stored.ha1(alg).ok_or(AuthError::UnsupportedAlgorithm)?;
+    let qop_raw = match creds.qop {
+        None => None,
+        Some(Qop::Auth) => Some(creds.qop_raw().unwrap_or("auth")),
+        Some(Qop::AuthInt) => return Err(AuthError::UnsupportedQop),
+    };
+    let (nc, cnonce) = match qop_raw {
+        Some(_) => (
+            creds
+                .nc_raw()
+                .ok_or(AuthError::Malformed("qop without nc"))?,
+            creds
+                .cnonce
+                .as_deref()
+                .ok_or(AuthError::Malformed("qop without cnonce"))?,
+        ),
+        None => ("", creds.cnonce.as_deref().unwrap_or("")),
+    };
+    let sess_cnonce = if alg.is_sess() {
+        Some(
+            creds
+                .cnonce
+                .as_deref()
+                .ok_or(AuthError::Malformed("-sess algorithm without cnonce"))?,
+        )
+    } else {
+        None
+    };
+
+    let out_len = alg.output_len();
+    if ha1.len() != out_len * 2 {
+        return Err(AuthError::InvalidStoredCredentials);
+    }
+    let mut ha1_buf = [0u8; 64];
+    let ha1_hex = &mut ha1_buf[..out_len * 2];
+    ha1_hex.copy_from_slice(ha1.as_bytes());
+    ha1_hex.make_ascii_lowercase();
+
+    let mut given = [0u8; 32];
+    let given = &mut given[..out_len];
+    if creds.response.len() != out_len * 2
+        || hex::decode_to_slice(creds.response.as_bytes(), given).is_err()
+    {
+        return Err(AuthError::BadResponse);
+    }
+
+    let matches = |qop: Option<&str>| {
+        let expected = hash::response(
+            alg,
+            &ResponseInput {
+                ha1_hex,
+                nonce: &creds.nonce,
+                sess_cnonce,
+                qop: qop.map(|qop| QopPart { nc, cnonce, qop }),
+                method,
+                uri: &creds.uri,
+            },
+        );
+        bool::from(expected.as_bytes().ct_eq(given))
+    };
+    if matches(qop_raw) || (qop_raw.is_some_and(|q| q != "auth") && matches(Some("auth"))) {
+        Ok(())
+    } else {
+        Err(AuthError::BadResponse)
     }
 }
 
