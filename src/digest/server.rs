@@ -261,9 +261,10 @@ impl DigestServer {
 
     /// Verifies Digest credentials against the stored HA1 for `method` (e.g. `"POST"`).
     ///
-    /// Order: realm, nonce signature ([`AuthError::InvalidNonce`]), then
-    /// [`check_digest_response`] (algorithm/qop support, [`AuthError::BadResponse`]), nonce age ([`AuthError::Stale`]: the password was
-    /// right, re-challenge with `stale=true`), then `nc` replay ([`AuthError::Replay`]).
+    /// Order: realm ([`AuthError::WrongRealm`]), nonce signature ([`AuthError::InvalidNonce`]),
+    /// [`check_digest_response`] (algorithm/qop support, [`AuthError::BadResponse`]), nonce age
+    /// ([`AuthError::Stale`]: the password was right, re-challenge with `stale=true`), then
+    /// `nc` replay ([`AuthError::Replay`], recorded only for correct responses).
     /// The `uri` parameter is hashed as sent and never compared with the request target.
     /// RFC 2069 requests (no `qop`) are accepted without replay tracking.
     pub fn verify_digest(
@@ -446,6 +447,13 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<DigestServer>();
+        assert_send_sync::<NonceTracker>();
     }
 
     #[test]
