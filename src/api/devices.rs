@@ -553,7 +553,11 @@ async fn write(
         .await?
         .ok_or(ApiError::NotFound)?;
     let values = validate(&state, &caller, &body, Some(&current), partial).await?;
-    let found = match state.store.update(Table::Devices, id, &caller.scope, &values).await {
+    let found = match state
+        .store
+        .update(Table::Devices, id, &caller.scope, &values)
+        .await
+    {
         Ok(found) => found,
         Err(e) => return Err(unique_error(&state, e, &body, Some(id)).await),
     };
