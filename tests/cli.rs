@@ -4,17 +4,22 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ferroacs"));
-    c.env_remove("FERROACS_DATABASE_URL").env("FERROACS_LOG", "info");
+    c.env_remove("FERROACS_DATABASE_URL")
+        .env("FERROACS_LOG", "info");
     c
 }
 
 fn run_ok(args: &[&str]) -> String {
     let out = bin().args(args).output().expect("runs");
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -23,7 +28,10 @@ fn create_token(db: &str, name: &str, extra: &[&str]) -> String {
     args.extend_from_slice(extra);
     let out = run_ok(&args);
     let last = out.lines().last().unwrap().to_string();
-    assert!(last.starts_with("fat_") && last.len() == 68, "token alone on the last line: {out:?}");
+    assert!(
+        last.starts_with("fat_") && last.len() == 68,
+        "token alone on the last line: {out:?}"
+    );
     last
 }
 
@@ -36,7 +44,15 @@ struct Server {
 impl Server {
     fn start(db: &str, extra: &[&str]) -> Server {
         let mut child = bin()
-            .args(["serve", "--database-url", db, "--api-listen", "127.0.0.1:0", "--cwmp-listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--database-url",
+                db,
+                "--api-listen",
+                "127.0.0.1:0",
+                "--cwmp-listen",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -47,15 +63,24 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(pos) = line.find("addr=") {
-                    let addr: String = line[pos + 5..].chars().take_while(|c| !c.is_whitespace()).collect();
+                    let addr: String = line[pos + 5..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace())
+                        .collect();
                     if line.contains("inventory API listening") {
                         let _ = tx.send(addr);
                     }
                 }
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server logged its address");
-        let scheme = if extra.contains(&"--tls-cert") { "https" } else { "http" };
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server logged its address");
+        let scheme = if extra.contains(&"--tls-cert") {
+            "https"
+        } else {
+            "http"
+        };
         Server {
             child,
             base: format!("{scheme}://{addr}"),
@@ -63,7 +88,10 @@ impl Server {
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         for _ in 0..100 {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -100,17 +128,58 @@ fn migrate_and_tokens() {
         assert!(!blob.windows(token.len()).any(|w| w == token.as_bytes()));
     }
     // Neither admin nor organizations: refused. Unknown organization: refused. Same name: refused.
-    assert!(!bin().args(["token", "create", "--name", "x", "--database-url", &db]).output().unwrap().status.success());
+    assert!(
+        !bin()
+            .args(["token", "create", "--name", "x", "--database-url", &db])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let out = bin()
-        .args(["token", "create", "--name", "x", "--organization", "42", "--database-url", &db])
+        .args([
+            "token",
+            "create",
+            "--name",
+            "x",
+            "--organization",
+            "42",
+            "--database-url",
+            &db,
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("organization"));
-    assert!(!bin().args(["token", "create", "--name", "admin", "--admin", "--database-url", &db]).output().unwrap().status.success());
+    assert!(
+        !bin()
+            .args([
+                "token",
+                "create",
+                "--name",
+                "admin",
+                "--admin",
+                "--database-url",
+                &db
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     run_ok(&["token", "revoke", "admin", "--database-url", &db]);
-    assert!(!bin().args(["token", "revoke", "admin", "--database-url", &db]).output().unwrap().status.success());
-    let bad = bin().args(["migrate", "--database-url", "mysql://nope"]).output().unwrap();
+    assert!(
+        !bin()
+            .args(["token", "revoke", "admin", "--database-url", &db])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let bad = bin()
+        .args(["migrate", "--database-url", "mysql://nope"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unsupported database URL"));
 }
@@ -167,7 +236,10 @@ async fn serve_then_revoke_then_graceful_stop() {
     let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
     let upload = tokio::spawn(
         client
-            .put(format!("{}/api/v1/inventory_firmware_image/{}/file/", server.base, fw["id"]))
+            .put(format!(
+                "{}/api/v1/inventory_firmware_image/{}/file/",
+                server.base, fw["id"]
+            ))
             .bearer_auth(&token)
             .body(body)
             .send(),
@@ -175,7 +247,13 @@ async fn serve_then_revoke_then_graceful_stop() {
     tx.send(Ok(vec![1u8; 1000])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     tx.send(Ok(vec![2u8; 1000])).await.unwrap();
     drop(tx);
@@ -186,7 +264,13 @@ async fn serve_then_revoke_then_graceful_stop() {
     let status = server.terminate();
     assert!(status.success(), "clean exit after SIGTERM: {status:?}");
     // New connections are refused after shutdown.
-    assert!(client.get(format!("{}/api/v1/organization/", server.base)).send().await.is_err());
+    assert!(
+        client
+            .get(format!("{}/api/v1/organization/", server.base))
+            .send()
+            .await
+            .is_err()
+    );
 }
 
 fn tokio_stream_from(
@@ -199,7 +283,8 @@ fn tokio_stream_from(
 async fn serve_over_tls() {
     ferroacs::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let cert_path = dir.path().join("cert.pem");
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
@@ -208,7 +293,12 @@ async fn serve_over_tls() {
     let token = create_token(&db, "admin", &["--admin"]);
     let mut server = Server::start(
         &db,
-        &["--tls-cert", cert_path.to_str().unwrap(), "--tls-key", key_path.to_str().unwrap()],
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
     );
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
@@ -225,12 +315,26 @@ async fn serve_over_tls() {
     assert_eq!(body["count"], 0);
     // Plain HTTP to the TLS port gets no API answer.
     let plain = server.base.replace("https://", "http://");
-    let r = reqwest::Client::new().get(format!("{plain}/api/v1/inventory_device/")).bearer_auth(&token).send().await;
+    let r = reqwest::Client::new()
+        .get(format!("{plain}/api/v1/inventory_device/"))
+        .bearer_auth(&token)
+        .send()
+        .await;
     assert!(r.map(|r| r.status() != 200).unwrap_or(true));
     assert!(server.terminate().success());
     // A missing certificate file is a clear start-up error.
     let out = bin()
-        .args(["serve", "--database-url", &db, "--api-listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"])
+        .args([
+            "serve",
+            "--database-url",
+            &db,
+            "--api-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "/nonexistent.pem",
+            "--tls-key",
+            "/nonexistent.key",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
