@@ -88,13 +88,13 @@ impl TestDb {
     }
 
     pub async fn cleanup(&self) {
-        if let (Some(schema), Some(base)) = (&self.schema, postgres_url()) {
-            if let Ok(pool) = sqlx::PgPool::connect(&base).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                    .execute(&pool)
-                    .await;
-                pool.close().await;
-            }
+        if let (Some(schema), Some(base)) = (&self.schema, postgres_url())
+            && let Ok(pool) = sqlx::PgPool::connect(&base).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&pool)
+                .await;
+            pool.close().await;
         }
     }
 }
