@@ -377,6 +377,17 @@ impl Fault {
     }
 }
 
+/// Who sends a message: [`Body::direction`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Sent by the CPE (its requests and its responses to the ACS's requests).
+    CpeToAcs,
+    /// Sent by the ACS.
+    AcsToCpe,
+    /// `GetRPCMethods`, `GetRPCMethodsResponse` and SOAP faults go both ways.
+    Both,
+}
+
 /// The one CWMP message of an envelope (the child of `soap-env:Body`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -509,6 +520,49 @@ impl Body {
             Body::UploadResponse { .. } => "UploadResponse",
             Body::ScheduleInformResponse => "ScheduleInformResponse",
             Body::Fault(_) => "Fault",
+        }
+    }
+
+    /// Who sends this message.
+    pub fn direction(&self) -> Direction {
+        match self {
+            Body::GetRPCMethods | Body::GetRPCMethodsResponse(_) | Body::Fault(_) => {
+                Direction::Both
+            }
+            Body::Inform(_)
+            | Body::TransferComplete(_)
+            | Body::AutonomousTransferComplete(_)
+            | Body::RequestDownload(_)
+            | Body::Kicked(_)
+            | Body::GetParameterValuesResponse(_)
+            | Body::SetParameterValuesResponse { .. }
+            | Body::GetParameterNamesResponse(_)
+            | Body::GetParameterAttributesResponse(_)
+            | Body::SetParameterAttributesResponse
+            | Body::AddObjectResponse { .. }
+            | Body::DeleteObjectResponse { .. }
+            | Body::RebootResponse
+            | Body::FactoryResetResponse
+            | Body::DownloadResponse { .. }
+            | Body::UploadResponse { .. }
+            | Body::ScheduleInformResponse => Direction::CpeToAcs,
+            Body::InformResponse { .. }
+            | Body::TransferCompleteResponse
+            | Body::AutonomousTransferCompleteResponse
+            | Body::RequestDownloadResponse
+            | Body::KickedResponse { .. }
+            | Body::GetParameterValues(_)
+            | Body::SetParameterValues { .. }
+            | Body::GetParameterNames { .. }
+            | Body::GetParameterAttributes(_)
+            | Body::SetParameterAttributes(_)
+            | Body::AddObject { .. }
+            | Body::DeleteObject { .. }
+            | Body::Reboot { .. }
+            | Body::FactoryReset
+            | Body::Download(_)
+            | Body::Upload(_)
+            | Body::ScheduleInform { .. } => Direction::AcsToCpe,
         }
     }
 
