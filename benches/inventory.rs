@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferroacs::app;
-use ferroacs::config::{DbArgs, ServeArgs};
+use ferroacs::config::ServeArgs;
 use ferroacs::store::{Table, Val};
 
 struct Opts {
@@ -168,25 +168,18 @@ async fn measure(
 
 async fn run(backend: &str, url: String, o: &Opts) {
     let dir = tempfile::tempdir().unwrap();
-    let args = ServeArgs {
-        db: DbArgs {
-            database_url: url.clone(),
-        },
-        api_listen: "127.0.0.1:0".parse().unwrap(),
-        cwmp_listen: "127.0.0.1:0".parse().unwrap(),
-        tls_cert: None,
-        tls_key: None,
-        data_dir: dir.path().join("data"),
-        public_url: None,
-        realm: "ferroacs".into(),
-        max_body_bytes: 1 << 20,
-        max_firmware_bytes: 1 << 20,
-        default_limit: 100,
-        max_limit: 1000,
-        default_inform_interval: 86_400,
-        down_after_intervals: 3,
-        shutdown_grace: 5,
-    };
+    let data = dir.path().join("data");
+    let args = ServeArgs::from_flags([
+        "--database-url",
+        url.as_str(),
+        "--api-listen",
+        "127.0.0.1:0",
+        "--cwmp-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .expect("flags");
     let running = app::start(&args).await.expect("server");
     let store = running.store.clone();
     let t0 = Instant::now();

@@ -7,6 +7,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use std::sync::Arc;
+
+use crate::acs::{Acs, CwmpConfig, endpoint};
 use crate::api::{self, ApiConfig, AppState};
 use crate::config::ServeArgs;
 use crate::server;
@@ -28,7 +31,9 @@ pub enum StartError {
 /// A running server: its bound addresses and a handle to stop it.
 pub struct Running {
     pub api_addr: SocketAddr,
+    pub cwmp_addr: SocketAddr,
     pub store: DynStore,
+    pub acs: Arc<Acs>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -70,6 +75,35 @@ pub fn api_config(args: &ServeArgs, api_addr: SocketAddr) -> ApiConfig {
     }
 }
 
+pub fn cwmp_config(args: &ServeArgs, postgres: bool) -> CwmpConfig {
+    CwmpConfig {
+        realm: args.realm.clone(),
+        nonce_secret: args
+            .nonce_secret
+            .map(|s| s.0)
+            .unwrap_or_else(crate::digest::DigestServer::generate_secret),
+        allow_basic_http: args.allow_basic_over_http,
+        session_timeout: Duration::from_secs(args.session_timeout.max(1)),
+        max_body_bytes: args.cwmp_max_body_bytes,
+        auto_register: args.auto_register,
+        bootstrap: args
+            .bootstrap_username
+            .clone()
+            .zip(args.bootstrap_password.clone()),
+        auth_cache_ttl: Duration::from_secs(args.auth_cache_ttl),
+        writers: match args.writers {
+            0 if postgres => 2,
+            0 => 1,
+            n => n,
+        },
+        write_batch: args.write_batch.max(1),
+        sweep_interval: Duration::from_secs(args.sweep_interval.max(1)),
+        default_inform_interval_s: args.default_inform_interval.max(1),
+        down_after_intervals: args.down_after_intervals.max(1),
+        connection_request_allow: args.connection_request_allow.clone(),
+    }
+}
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr)
         .await
@@ -91,28 +125,48 @@ pub async fn start(args: &ServeArgs) -> Result<Running, StartError> {
             addr: args.api_listen,
             source,
         })?;
+    let cwmp_listener = bind(args.cwmp_listen).await?;
+    let cwmp_addr = cwmp_listener
+        .local_addr()
+        .map_err(|source| StartError::Bind {
+            addr: args.cwmp_listen,
+            source,
+        })?;
+    let acs = Acs::start(
+        store.clone(),
+        cwmp_config(args, store.backend() == "postgres"),
+    );
     let state = AppState::new(store.clone(), api_config(args, api_addr));
     let (stop, stop_rx) = watch::channel(false);
     let grace = Duration::from_secs(args.shutdown_grace);
-    let router = api::router(state);
-    let mut rx = stop_rx.clone();
-    let api_task = tokio::spawn(async move {
-        server::serve(
-            api_listener,
-            tls,
-            router,
-            async move {
-                let _ = rx.wait_for(|v| *v).await;
-            },
-            grace,
-        )
-        .await;
-    });
+    let mut tasks = Vec::new();
+    for (listener, router) in [
+        (api_listener, api::router(state)),
+        (cwmp_listener, endpoint::router(acs.clone())),
+    ] {
+        let mut rx = stop_rx.clone();
+        let tls = tls.clone();
+        tasks.push(tokio::spawn(async move {
+            server::serve(
+                listener,
+                tls,
+                router,
+                async move {
+                    let _ = rx.wait_for(|v| *v).await;
+                },
+                grace,
+            )
+            .await;
+        }));
+    }
     tracing::info!(addr = %api_addr, backend = store.backend(), "inventory API listening");
+    tracing::info!(addr = %cwmp_addr, "CWMP endpoint listening");
     Ok(Running {
         api_addr,
+        cwmp_addr,
         store,
+        acs,
         stop,
-        tasks: vec![api_task],
+        tasks,
     })
 }

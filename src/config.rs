@@ -89,6 +89,95 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, env = "FERROACS_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
+    /// Seconds a CWMP session may stay idle before it is dropped.
+    #[arg(long, env = "FERROACS_SESSION_TIMEOUT", default_value_t = 30)]
+    pub session_timeout: u64,
+    /// Largest CWMP message accepted, in bytes.
+    #[arg(long, env = "FERROACS_CWMP_MAX_BODY_BYTES", default_value_t = 4 << 20)]
+    pub cwmp_max_body_bytes: usize,
+    /// 64 hex digits signing Digest nonces; give every instance behind one load balancer the
+    /// same value (default: random at each start).
+    #[arg(long, env = "FERROACS_NONCE_SECRET", value_parser = parse_secret)]
+    pub nonce_secret: Option<Secret>,
+    /// Accept HTTP Basic from CPEs over plain HTTP (always accepted over TLS).
+    #[arg(long, env = "FERROACS_ALLOW_BASIC_OVER_HTTP")]
+    pub allow_basic_over_http: bool,
+    /// Create unknown CPEs that authenticate with the bootstrap credentials in this organization.
+    #[arg(
+        long,
+        env = "FERROACS_AUTO_REGISTER",
+        value_name = "ORGANIZATION_ID",
+        requires = "bootstrap_username"
+    )]
+    pub auto_register: Option<i64>,
+    /// Shared username CPEs without credentials of their own use (with --bootstrap-password).
+    #[arg(
+        long,
+        env = "FERROACS_BOOTSTRAP_USERNAME",
+        requires = "bootstrap_password"
+    )]
+    pub bootstrap_username: Option<String>,
+    #[arg(
+        long,
+        env = "FERROACS_BOOTSTRAP_PASSWORD",
+        requires = "bootstrap_username",
+        hide_env_values = true
+    )]
+    pub bootstrap_password: Option<String>,
+    /// Seconds a CPE's credentials may be served from memory.
+    #[arg(long, env = "FERROACS_AUTH_CACHE_TTL", default_value_t = 5)]
+    pub auth_cache_ttl: u64,
+    /// Tasks writing CWMP results (0: one on SQLite, two on PostgreSQL).
+    #[arg(long, env = "FERROACS_WRITERS", default_value_t = 0)]
+    pub writers: usize,
+    /// Most sessions' writes committed in one transaction.
+    #[arg(long, env = "FERROACS_WRITE_BATCH", default_value_t = 256)]
+    pub write_batch: usize,
+    /// Seconds between sweeps marking silent devices Down.
+    #[arg(long, env = "FERROACS_SWEEP_INTERVAL", default_value_t = 30)]
+    pub sweep_interval: u64,
+    /// Networks connection requests may be sent to (repeatable, comma-separated; default any).
+    #[arg(
+        long,
+        env = "FERROACS_CONNECTION_REQUEST_ALLOW",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub connection_request_allow: Vec<ipnet::IpNet>,
+}
+
+/// A 32-byte secret given as hex.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Secret(pub [u8; 32]);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    let bytes = hex::decode(s.trim()).map_err(|e| format!("not hex: {e}"))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "expected 64 hex digits (32 bytes)".to_string())?;
+    Ok(Secret(arr))
+}
+
+impl ServeArgs {
+    /// Parses `serve` flags (without the subcommand name), e.g. for tests and benchmarks.
+    pub fn from_flags<I, S>(flags: I) -> Result<ServeArgs, clap::Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString> + Clone,
+    {
+        let mut argv: Vec<std::ffi::OsString> = vec!["ferroacs".into(), "serve".into()];
+        argv.extend(flags.into_iter().map(Into::into));
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(args) => Ok(*args),
+            _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

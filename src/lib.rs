@@ -1,5 +1,6 @@
 //! ferroacs: a TR-069/CWMP Auto-Configuration Server with an embedded device inventory.
 
+pub mod acs;
 pub mod api;
 pub mod app;
 pub mod cli;

@@ -150,6 +150,29 @@ pub trait Store: Send + Sync + 'static {
         grace_factor: i64,
     ) -> Result<u64>;
 
+    /// CWMP: the device a username authenticates, and the device with a serial number.
+    async fn cwmp_device_by_username(&self, username: &str) -> Result<Option<CwmpDevice>>;
+    async fn cwmp_device_by_serial(&self, serial: &str) -> Result<Option<CwmpDevice>>;
+    /// Applies CWMP writes in one transaction; returns each device's fresh state, or `None`
+    /// where the device is gone or its credentials changed (nothing written for it).
+    async fn apply_cwmp_writes(&self, writes: &[InformWrite]) -> Result<Vec<Option<CwmpDevice>>>;
+    /// Marks Down up to `limit` Up devices silent for `factor` Inform intervals; returns how many.
+    async fn sweep_down(
+        &self,
+        now: i64,
+        default_interval_s: i64,
+        factor: i64,
+        limit: i64,
+    ) -> Result<u64>;
+    async fn list_parameters(
+        &self,
+        device_id: i64,
+        prefix: &str,
+        page: Page,
+    ) -> Result<(i64, Vec<DeviceParameter>)>;
+    /// A device type matching a CPE's manufacturer and product class, created when missing.
+    async fn device_type_for(&self, manufacturer: &str, product_class: &str) -> Result<i64>;
+
     async fn create_token(
         &self,
         name: &str,

@@ -119,3 +119,95 @@ pub(crate) const DEVICE_COLUMNS: &str = "d.id, d.uuid, d.name, d.customer_id, d.
 
 pub(crate) const DEVICE_FROM: &str = "devices d JOIN device_types t ON t.id = d.type_id \
     LEFT JOIN locations l ON l.id = d.location_id";
+
+/// What the CWMP side needs of a device: identity, credentials and the state the planner reads.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CwmpDevice {
+    pub id: i64,
+    pub organization_id: i64,
+    pub serial_number: Option<String>,
+    pub username: Option<String>,
+    pub ha1_md5: Option<String>,
+    pub ha1_sha256: Option<String>,
+    pub basic_hash: Option<String>,
+    pub is_active: bool,
+    pub status_up: bool,
+    pub software_version: Option<String>,
+    pub hardware_version: Option<String>,
+    pub connection_request_url: Option<String>,
+    pub periodic_inform_interval: Option<i64>,
+    pub update_frequency: Option<i64>,
+    pub data_model: Option<String>,
+    pub inform_params_hash: Option<String>,
+    pub debug: bool,
+    pub reboot_requested: Option<i64>,
+    pub factory_requested: Option<i64>,
+    pub sync_requested: Option<i64>,
+    pub firmware_image_id: Option<i64>,
+    pub firmware_image_is_pending: bool,
+    pub last_configuration: Option<i64>,
+}
+
+impl CwmpDevice {
+    /// Tag of the credentials a session authenticated against: a write made for that session
+    /// applies only while the device still has them (see `InformWrite::cred_tag`).
+    pub fn cred_tag(&self) -> String {
+        self.ha1_sha256.clone().unwrap_or_default()
+    }
+}
+
+pub(crate) const CWMP_COLUMNS: &str = "devices.id, devices.organization_id, devices.serial_number, \
+    devices.username, devices.ha1_md5, devices.ha1_sha256, devices.basic_hash, devices.is_active, \
+    devices.status_up, devices.software_version, devices.hardware_version, \
+    devices.connection_request_url, devices.periodic_inform_interval, devices.update_frequency, \
+    devices.data_model, devices.inform_params_hash, devices.debug, devices.reboot_requested, \
+    devices.factory_requested, devices.sync_requested, devices.firmware_image_id, \
+    devices.firmware_image_is_pending, devices.last_configuration";
+
+/// A parameter value reported by a device.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DeviceParameter {
+    pub name: String,
+    pub value: String,
+    pub xsd_type: Option<String>,
+    pub writable: Option<bool>,
+    pub updated: i64,
+}
+
+/// What one CWMP exchange writes about a device. `None` fields keep the stored value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InformWrite {
+    pub device_id: i64,
+    /// The write applies only if the device's `ha1_sha256` still equals this ('' = none), so a
+    /// session authenticated against credentials changed since (another instance, a cache) never
+    /// writes.
+    pub cred_tag: String,
+    pub now: i64,
+    /// Marks the device Up and sets `last_connection` (an Inform); false for later exchanges.
+    pub contact: bool,
+    pub address: Option<String>,
+    pub manufacturer: Option<String>,
+    pub oui: Option<String>,
+    pub product_class: Option<String>,
+    pub unique_identifier: Option<String>,
+    pub software_version: Option<String>,
+    pub hardware_version: Option<String>,
+    pub connection_request_url: Option<String>,
+    pub periodic_inform_interval: Option<i64>,
+    pub data_model: Option<String>,
+    pub events: Option<String>,
+    pub params_hash: Option<String>,
+    pub cwmp_version: Option<String>,
+    /// Filled into `serial_number` when the inventory has none (and no other device has it).
+    pub fill_serial: Option<String>,
+    /// Parameter values to upsert.
+    pub params: Vec<ParamWrite>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamWrite {
+    pub name: String,
+    pub value: String,
+    pub xsd_type: Option<String>,
+    pub writable: Option<bool>,
+}

@@ -1,7 +1,7 @@
 //! The SQL shared by both back ends, and the macro that turns it into a `Store` implementation
 //! for a concrete sqlx database type.
 
-use super::{DeviceFilter, Scope, StoreError, Val};
+use super::{DeviceFilter, InformWrite, ParamWrite, Scope, StoreError, Val};
 
 /// SQL text with `$n` placeholders (both SQLite and PostgreSQL accept them) and its arguments.
 #[derive(Debug, Default)]
@@ -87,6 +87,106 @@ impl Sql {
             sql.push(if pending { " AND " } else { " AND NOT " })
                 .push(cond);
         }
+        sql
+    }
+
+    /// `AND <silent>`: an Up device whose last Inform is older than `factor` intervals.
+    pub fn silent(&mut self, now: i64, default_interval_s: i64, factor: i64) -> &mut Self {
+        self.push(" AND status_up = TRUE AND (last_connection IS NULL OR last_connection < ");
+        self.arg(Val::Int(Some(now)));
+        self.push(" - COALESCE(update_frequency, periodic_inform_interval, ");
+        self.arg(Val::Int(Some(default_interval_s)));
+        self.push(") * ");
+        self.arg(Val::Int(Some(factor * 1_000_000)));
+        self.push(")")
+    }
+
+    /// The batched UPDATE of `apply_cwmp_writes`: one statement for many devices.
+    pub fn cwmp_update(writes: &[&InformWrite]) -> Sql {
+        let mut sql = Sql::new(
+            "UPDATE devices SET \
+             status_up = CASE WHEN v.column17 = 1 THEN TRUE ELSE devices.status_up END, \
+             status_change = CASE WHEN v.column17 = 1 AND NOT devices.status_up THEN v.column3 ELSE devices.status_change END, \
+             last_connection = CASE WHEN v.column17 = 1 THEN v.column3 ELSE devices.last_connection END, \
+             address = COALESCE(v.column4, devices.address), \
+             manufacturer = COALESCE(v.column5, devices.manufacturer), \
+             oui = COALESCE(v.column6, devices.oui), \
+             product_class = COALESCE(v.column7, devices.product_class), \
+             unique_identifier = COALESCE(v.column8, devices.unique_identifier), \
+             software_version = COALESCE(v.column9, devices.software_version), \
+             hardware_version = COALESCE(v.column10, devices.hardware_version), \
+             connection_request_url = COALESCE(v.column11, devices.connection_request_url), \
+             periodic_inform_interval = COALESCE(v.column12, devices.periodic_inform_interval), \
+             data_model = COALESCE(v.column13, devices.data_model), \
+             last_inform_events = COALESCE(v.column14, devices.last_inform_events), \
+             inform_params_hash = COALESCE(v.column15, devices.inform_params_hash), \
+             cwmp_version = COALESCE(v.column16, devices.cwmp_version) \
+             FROM (VALUES ",
+        );
+        for (i, w) in writes.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            let text = |s: &Option<String>| Val::Text(s.clone());
+            let cols: [(Val, &str); 17] = [
+                (Val::Int(Some(w.device_id)), "BIGINT"),
+                (Val::Text(Some(w.cred_tag.clone())), "TEXT"),
+                (Val::Int(Some(w.now)), "BIGINT"),
+                (text(&w.address), "TEXT"),
+                (text(&w.manufacturer), "TEXT"),
+                (text(&w.oui), "TEXT"),
+                (text(&w.product_class), "TEXT"),
+                (text(&w.unique_identifier), "TEXT"),
+                (text(&w.software_version), "TEXT"),
+                (text(&w.hardware_version), "TEXT"),
+                (text(&w.connection_request_url), "TEXT"),
+                (Val::Int(w.periodic_inform_interval), "BIGINT"),
+                (text(&w.data_model), "TEXT"),
+                (text(&w.events), "TEXT"),
+                (text(&w.params_hash), "TEXT"),
+                (text(&w.cwmp_version), "TEXT"),
+                (Val::Int(Some(i64::from(w.contact))), "BIGINT"),
+            ];
+            sql.push("(");
+            for (j, (v, ty)) in cols.into_iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.push("CAST(").arg(v).push(" AS ").push(ty).push(")");
+            }
+            sql.push(")");
+        }
+        sql.push(
+            ") AS v WHERE devices.id = v.column1 AND COALESCE(devices.ha1_sha256, '') = v.column2 RETURNING ",
+        );
+        sql.push(super::models::CWMP_COLUMNS);
+        sql
+    }
+
+    /// A multi-row upsert of reported parameter values.
+    pub fn parameter_upsert(rows: &[(i64, &ParamWrite)], now: i64) -> Sql {
+        let mut sql = Sql::new(
+            "INSERT INTO device_parameters (device_id, name, value, xsd_type, writable, updated) VALUES ",
+        );
+        for (i, (device, p)) in rows.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").arg(Val::Int(Some(*device))).push(", ");
+            sql.arg(Val::Text(Some(p.name.clone()))).push(", ");
+            sql.arg(Val::Text(Some(p.value.clone()))).push(", ");
+            sql.arg(Val::Text(p.xsd_type.clone())).push(", ");
+            match p.writable {
+                Some(b) => sql.arg(Val::Bool(b)),
+                None => sql.push("NULL"),
+            };
+            sql.push(", ").arg(Val::Int(Some(now))).push(")");
+        }
+        sql.push(
+            " ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, \
+             xsd_type = COALESCE(excluded.xsd_type, device_parameters.xsd_type), \
+             writable = COALESCE(excluded.writable, device_parameters.writable), updated = excluded.updated",
+        );
         sql
     }
 
@@ -324,10 +424,25 @@ macro_rules! sql_store {
 
             async fn list_devices(&self, filter: &$crate::store::DeviceFilter, scope: &$crate::store::Scope, page: $crate::store::Page) -> $crate::store::Result<(i64, Vec<$crate::store::Device>)> {
                 let cond = $crate::store::sql::Sql::device_where(filter, scope);
-                let mut from = $crate::store::sql::Sql::new($crate::store::models::DEVICE_FROM);
-                from.push(&cond.text);
-                from.args = cond.args;
-                self.fetch_page(from, $crate::store::models::DEVICE_COLUMNS, "d.id", page).await
+                // Count and page over the bare table so the filter indexes cover them; join the
+                // type and location names only for the page's rows (a deep OFFSET then skips
+                // index entries, not joined rows).
+                let mut count = $crate::store::sql::Sql::new("SELECT COUNT(*) FROM devices d");
+                count.push(&cond.text);
+                count.args = cond.args.clone();
+                let (total,): (i64,) = Self::query_as(&count).fetch_one(&self.pool).await?;
+                let mut rows = $crate::store::sql::Sql::new("SELECT ");
+                rows.push($crate::store::models::DEVICE_COLUMNS)
+                    .push(" FROM ")
+                    .push($crate::store::models::DEVICE_FROM)
+                    .push(" WHERE d.id IN (SELECT d.id FROM devices d")
+                    .push(&cond.text);
+                rows.args = cond.args;
+                rows.push(" ORDER BY d.id LIMIT ").arg($crate::store::Val::Int(Some(page.limit)));
+                rows.push(" OFFSET ").arg($crate::store::Val::Int(Some(page.offset)));
+                rows.push(") ORDER BY d.id");
+                let items = Self::query_as(&rows).fetch_all(&self.pool).await?;
+                Ok((total, items))
             }
 
             async fn get_device(&self, id: i64, scope: &$crate::store::Scope) -> $crate::store::Result<Option<$crate::store::Device>> {
@@ -355,15 +470,143 @@ macro_rules! sql_store {
                 }
                 let mut sql = $crate::store::sql::Sql::new("UPDATE devices SET status_up = FALSE, status_change = ");
                 sql.arg($crate::store::Val::Int(Some(now)));
-                sql.push(" WHERE status_up = TRUE AND (last_connection IS NULL OR last_connection < ");
-                sql.arg($crate::store::Val::Int(Some(now)));
-                sql.push(" - COALESCE(update_frequency, ");
-                sql.arg($crate::store::Val::Int(Some(default_interval_s)));
-                sql.push(") * ");
-                sql.arg($crate::store::Val::Int(Some(grace_factor * 1_000_000)));
-                sql.push(") AND ");
+                sql.push(" WHERE 1 = 1");
+                sql.silent(now, default_interval_s, grace_factor);
+                sql.push(" AND ");
                 sql.id_list("id", ids);
                 Ok(Self::query(&sql).execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn sweep_down(&self, now: i64, default_interval_s: i64, factor: i64, limit: i64) -> $crate::store::Result<u64> {
+                // Conditional on status_up, so instances sweeping the same rows at once flip each
+                // device (and move its status_change) only once.
+                let mut sql = $crate::store::sql::Sql::new("UPDATE devices SET status_up = FALSE, status_change = ");
+                sql.arg($crate::store::Val::Int(Some(now)));
+                sql.push(" WHERE status_up = TRUE AND id IN (SELECT id FROM devices WHERE 1 = 1");
+                sql.silent(now, default_interval_s, factor);
+                sql.push(" LIMIT ").arg($crate::store::Val::Int(Some(limit))).push(")");
+                Ok(Self::query(&sql).execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn cwmp_device_by_username(&self, username: &str) -> $crate::store::Result<Option<$crate::store::CwmpDevice>> {
+                let sql = format!("SELECT {} FROM devices WHERE username = $1", $crate::store::models::CWMP_COLUMNS);
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(&self.pool).await?)
+            }
+
+            async fn cwmp_device_by_serial(&self, serial: &str) -> $crate::store::Result<Option<$crate::store::CwmpDevice>> {
+                let sql = format!("SELECT {} FROM devices WHERE serial_number = $1", $crate::store::models::CWMP_COLUMNS);
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(serial).fetch_optional(&self.pool).await?)
+            }
+
+            async fn apply_cwmp_writes(&self, writes: &[$crate::store::InformWrite]) -> $crate::store::Result<Vec<Option<$crate::store::CwmpDevice>>> {
+                if writes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.pool.begin().await?;
+                for w in writes {
+                    if let Some(serial) = &w.fill_serial {
+                        sqlx::query(
+                            "UPDATE devices SET serial_number = $1 WHERE id = $2 AND serial_number IS NULL \
+                             AND NOT EXISTS (SELECT 1 FROM devices d2 WHERE d2.serial_number = $1)",
+                        )
+                        .bind(serial)
+                        .bind(w.device_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::store::sql::classify)?;
+                    }
+                }
+                let mut fresh: Vec<Option<$crate::store::CwmpDevice>> = vec![None; writes.len()];
+                // One UPDATE per chunk; a device appears once per chunk (UPDATE ... FROM applies one
+                // source row per target row).
+                let mut pending: Vec<usize> = (0..writes.len()).collect();
+                while !pending.is_empty() {
+                    let mut seen = std::collections::HashSet::new();
+                    let mut chunk = Vec::new();
+                    let mut rest = Vec::new();
+                    for i in pending {
+                        if chunk.len() < 500 && seen.insert(writes[i].device_id) {
+                            chunk.push(i);
+                        } else {
+                            rest.push(i);
+                        }
+                    }
+                    let refs: Vec<&$crate::store::InformWrite> = chunk.iter().map(|i| &writes[*i]).collect();
+                    let sql = $crate::store::sql::Sql::cwmp_update(&refs);
+                    let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err($crate::store::sql::classify)?;
+                    for row in rows {
+                        for i in &chunk {
+                            if writes[*i].device_id == row.id {
+                                fresh[*i] = Some(row.clone());
+                            }
+                        }
+                    }
+                    pending = rest;
+                }
+                let mut params: Vec<(i64, &$crate::store::ParamWrite)> = Vec::new();
+                let mut now = 0;
+                for (w, f) in writes.iter().zip(&fresh) {
+                    if f.is_some() {
+                        now = now.max(w.now);
+                        params.extend(w.params.iter().map(|p| (w.device_id, p)));
+                    }
+                }
+                // Last value wins for a name reported twice (an upsert may touch a row once).
+                let mut index = std::collections::HashMap::new();
+                let mut unique: Vec<(i64, &$crate::store::ParamWrite)> = Vec::with_capacity(params.len());
+                for (dev, p) in params {
+                    match index.entry((dev, p.name.as_str())) {
+                        std::collections::hash_map::Entry::Occupied(e) => unique[*e.get()] = (dev, p),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(unique.len());
+                            unique.push((dev, p));
+                        }
+                    }
+                }
+                for chunk in unique.chunks(4000) {
+                    let sql = $crate::store::sql::Sql::parameter_upsert(chunk, now);
+                    Self::query(&sql).execute(&mut *tx).await.map_err($crate::store::sql::classify)?;
+                }
+                tx.commit().await?;
+                Ok(fresh)
+            }
+
+            async fn list_parameters(&self, device_id: i64, prefix: &str, page: $crate::store::Page) -> $crate::store::Result<(i64, Vec<$crate::store::DeviceParameter>)> {
+                let mut from = $crate::store::sql::Sql::new("device_parameters WHERE device_id = ");
+                from.arg($crate::store::Val::Int(Some(device_id)));
+                if !prefix.is_empty() {
+                    from.push(" AND substr(name, 1, ").arg($crate::store::Val::Int(Some(prefix.len() as i64)));
+                    from.push(") = ").arg($crate::store::Val::Text(Some(prefix.to_string())));
+                }
+                self.fetch_page(from, "name, value, xsd_type, writable, updated", "name", page).await
+            }
+
+            async fn device_type_for(&self, manufacturer: &str, product_class: &str) -> $crate::store::Result<i64> {
+                let found: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM device_types WHERE manufacturer = $1 AND product_class = $2 ORDER BY id LIMIT 1",
+                )
+                .bind(manufacturer)
+                .bind(product_class)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some((id,)) = found {
+                    return Ok(id);
+                }
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO device_types (name, short_name, manufacturer, product_class, created) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(format!("{manufacturer} {product_class}"))
+                .bind(product_class)
+                .bind(manufacturer)
+                .bind(product_class)
+                .bind($crate::time::now_micros())
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(id)
             }
 
             async fn create_token(&self, name: &str, token_hash: &str, admin: bool, orgs: &[i64]) -> $crate::store::Result<i64> {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use ferroacs::app::{self, Running};
-use ferroacs::config::{DbArgs, ServeArgs};
+use ferroacs::config::ServeArgs;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -99,26 +99,28 @@ impl TestDb {
     }
 }
 
+/// Flags of a test server: ephemeral loopback ports, small limits, connection requests only to
+/// loopback.
 pub fn serve_args(db_url: &str, data_dir: PathBuf) -> ServeArgs {
-    ServeArgs {
-        db: DbArgs {
-            database_url: db_url.to_string(),
-        },
-        api_listen: "127.0.0.1:0".parse().unwrap(),
-        cwmp_listen: "127.0.0.1:0".parse().unwrap(),
-        tls_cert: None,
-        tls_key: None,
-        data_dir,
-        public_url: None,
-        realm: "ferroacs".into(),
-        max_body_bytes: 64 * 1024,
-        max_firmware_bytes: 1 << 20,
-        default_limit: 100,
-        max_limit: 1000,
-        default_inform_interval: 86_400,
-        down_after_intervals: 3,
-        shutdown_grace: 5,
-    }
+    ServeArgs::from_flags([
+        "--database-url",
+        db_url,
+        "--api-listen",
+        "127.0.0.1:0",
+        "--cwmp-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--max-body-bytes",
+        "65536",
+        "--max-firmware-bytes",
+        "1048576",
+        "--shutdown-grace",
+        "5",
+        "--connection-request-allow",
+        "127.0.0.0/8",
+    ])
+    .expect("valid test flags")
 }
 
 pub struct Resp {
@@ -146,6 +148,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub running: Option<Running>,
     pub addr: SocketAddr,
+    pub cwmp_addr: SocketAddr,
     pub base: String,
     pub admin: String,
     pub client: reqwest::Client,
@@ -163,6 +166,7 @@ impl TestApp {
         tweak(&mut args);
         let running = app::start(&args).await.expect("server starts");
         let addr = running.api_addr;
+        let cwmp_addr = running.cwmp_addr;
         let admin = ferroacs::cli::new_token();
         running
             .store
@@ -178,6 +182,7 @@ impl TestApp {
             db,
             running: Some(running),
             addr,
+            cwmp_addr,
             base: format!("http://{addr}"),
             admin,
             client: reqwest::Client::new(),

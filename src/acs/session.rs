@@ -1,0 +1,214 @@
+//! CWMP sessions in memory: found by cookie, else by TCP connection, else by source address;
+//! idle ones expire.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+
+use super::facts::Facts;
+use super::planner::RequestKind;
+use crate::cwmp::{CwmpNs, EventStruct};
+use crate::store::CwmpDevice;
+
+pub const COOKIE: &str = "ferroacs_session";
+
+/// An ACS request waiting for the CPE's response.
+#[derive(Debug, Clone)]
+pub struct Outstanding {
+    pub cwmp_id: String,
+    pub kind: RequestKind,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    pub device: CwmpDevice,
+    /// `OUI-ProductClass-SerialNumber`, for logs.
+    pub label: String,
+    pub cred_tag: String,
+    pub ns: CwmpNs,
+    pub events: Vec<EventStruct>,
+    pub facts: Facts,
+    pub outstanding: Option<Outstanding>,
+    /// What this session already asked (and got an answer or a fault for).
+    pub attempted: Vec<RequestKind>,
+    /// The CPE asked the ACS not to send requests (HoldRequests).
+    pub hold_requests: bool,
+    next_id: u32,
+    pub last_seen: Instant,
+    pub ended: bool,
+}
+
+impl Session {
+    pub fn new(
+        device: CwmpDevice,
+        label: String,
+        ns: CwmpNs,
+        events: Vec<EventStruct>,
+        facts: Facts,
+    ) -> Session {
+        let mut raw = [0u8; 16];
+        rand::rng().fill_bytes(&mut raw);
+        Session {
+            id: hex::encode(raw),
+            cred_tag: device.cred_tag(),
+            device,
+            label,
+            ns,
+            events,
+            facts,
+            outstanding: None,
+            attempted: Vec::new(),
+            hold_requests: false,
+            next_id: 0,
+            last_seen: Instant::now(),
+            ended: false,
+        }
+    }
+
+    /// A short, fresh `cwmp:ID` for the next ACS request (some CPEs choke on long ones).
+    pub fn fresh_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("acs{}", self.next_id)
+    }
+
+    pub fn has_event(&self, code: &str) -> bool {
+        self.events
+            .iter()
+            .any(|e| e.event_code.trim().eq_ignore_ascii_case(code))
+    }
+}
+
+pub type SessionRef = Arc<tokio::sync::Mutex<Session>>;
+
+struct Entry {
+    session: SessionRef,
+    device_id: i64,
+    conn: u64,
+    ip: IpAddr,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+struct Maps {
+    by_id: HashMap<String, Entry>,
+    by_conn: HashMap<u64, String>,
+    by_device: HashMap<i64, String>,
+}
+
+/// All live sessions of this instance.
+#[derive(Default)]
+pub struct SessionTable {
+    maps: Mutex<Maps>,
+}
+
+impl SessionTable {
+    /// Registers a session; a previous session of the same device is ended (a CPE that starts a
+    /// new session has given up on the old one). Returns the ended session, if any.
+    pub fn insert(
+        &self,
+        session: Session,
+        conn: u64,
+        ip: IpAddr,
+    ) -> (SessionRef, Option<SessionRef>) {
+        let id = session.id.clone();
+        let device_id = session.device.id;
+        let session = Arc::new(tokio::sync::Mutex::new(session));
+        let mut m = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        let replaced = m
+            .by_device
+            .insert(device_id, id.clone())
+            .and_then(|old| Self::remove_locked(&mut m, &old));
+        m.by_conn.insert(conn, id.clone());
+        m.by_id.insert(
+            id,
+            Entry {
+                session: session.clone(),
+                device_id,
+                conn,
+                ip,
+                last_seen: Instant::now(),
+            },
+        );
+        (session, replaced)
+    }
+
+    fn remove_locked(m: &mut Maps, id: &str) -> Option<SessionRef> {
+        let e = m.by_id.remove(id)?;
+        if m.by_conn.get(&e.conn).is_some_and(|s| s == id) {
+            m.by_conn.remove(&e.conn);
+        }
+        if m.by_device.get(&e.device_id).is_some_and(|s| s == id) {
+            m.by_device.remove(&e.device_id);
+        }
+        Some(e.session)
+    }
+
+    pub fn remove(&self, id: &str) {
+        let mut m = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        Self::remove_locked(&mut m, id);
+    }
+
+    /// Finds the session of a request: by cookie, else by connection, else the only session from
+    /// that source address. The second value says whether the match was by address only.
+    pub fn find(&self, cookie: Option<&str>, conn: u64, ip: IpAddr) -> Option<(SessionRef, bool)> {
+        let mut m = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        let id = cookie
+            .filter(|c| m.by_id.contains_key(*c))
+            .map(str::to_string)
+            .or_else(|| m.by_conn.get(&conn).cloned());
+        let (id, by_ip) = match id {
+            Some(id) => (id, false),
+            None => {
+                let mut from_ip = m.by_id.iter().filter(|(_, e)| e.ip == ip);
+                match (from_ip.next(), from_ip.next()) {
+                    (Some((id, _)), None) => (id.clone(), true),
+                    _ => return None,
+                }
+            }
+        };
+        let e = m.by_id.get_mut(&id)?;
+        e.last_seen = Instant::now();
+        if !by_ip {
+            e.conn = conn;
+        }
+        let session = e.session.clone();
+        if !by_ip {
+            m.by_conn.insert(conn, id);
+        }
+        Some((session, by_ip))
+    }
+
+    /// Drops sessions idle longer than `timeout`; returns how many.
+    pub fn expire(&self, timeout: Duration) -> usize {
+        let now = Instant::now();
+        let mut m = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        let stale: Vec<String> = m
+            .by_id
+            .iter()
+            .filter(|(_, e)| now.duration_since(e.last_seen) > timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &stale {
+            Self::remove_locked(&mut m, id);
+        }
+        let live = m.by_id.len();
+        m.by_conn.shrink_to(live * 2);
+        stale.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.maps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_id
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
