@@ -549,6 +549,32 @@ fn tolerates_wrong_array_counts_and_zero_padded_numbers() {
     assert_eq!(i.retry_count, 5);
 }
 
+#[test]
+fn tolerates_duplicate_and_dot_prefixed_parameters() {
+    let xml = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:cwmp="urn:dslforum-org:cwmp-1-0"><soapenv:Body><cwmp:Inform>
+<DeviceId><Manufacturer>THOMSON</Manufacturer><OUI>00147F</OUI><ProductClass>SpeedTouch 780</ProductClass><SerialNumber>CP0644JTHJ4</SerialNumber></DeviceId>
+<Event><EventStruct><EventCode>2 PERIODIC</EventCode><CommandKey></CommandKey></EventStruct></Event><MaxEnvelopes>2</MaxEnvelopes><CurrentTime>1970-01-01T00:01:31Z</CurrentTime><RetryCount>0</RetryCount>
+<ParameterList>
+<ParameterValueStruct><Name>IGD.ManagementServer.ConnectionRequestURL</Name><Value>http://a/</Value></ParameterValueStruct>
+<ParameterValueStruct><Name>.ExternalIPAddress</Name><Value>10.0.0.1</Value></ParameterValueStruct>
+<ParameterValueStruct><Name>IGD.ManagementServer.ConnectionRequestURL</Name><Value>http://b/</Value></ParameterValueStruct>
+</ParameterList></cwmp:Inform></soapenv:Body></soapenv:Envelope>"#;
+    let (_, i) = parse_inform(xml.as_bytes());
+    let got: Vec<(&str, &str)> = i
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.value.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("IGD.ManagementServer.ConnectionRequestURL", "http://a/"),
+            (".ExternalIPAddress", "10.0.0.1"),
+            ("IGD.ManagementServer.ConnectionRequestURL", "http://b/"),
+        ]
+    );
+}
+
 fn transfer_complete_xml(start: &str, complete: &str, fault_code: &str) -> String {
     format!(
         r#"<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:cwmp="urn:dslforum-org:cwmp-1-0"><soap-env:Header><cwmp:ID soap-env:mustUnderstand="1">5</cwmp:ID></soap-env:Header><soap-env:Body><cwmp:TransferComplete><CommandKey>fw-1</CommandKey><FaultStruct><FaultCode>{fault_code}</FaultCode><FaultString>boom</FaultString></FaultStruct>{start}{complete}</cwmp:TransferComplete></soap-env:Body></soap-env:Envelope>"#
@@ -1575,8 +1601,13 @@ mod props {
         ]
     }
 
-    /// A valid Inform to mutate when the captured ones are absent.
-    fn seed_informs() -> Vec<Vec<u8>> {
+    /// Envelopes to mutate: two handwritten ones, plus the captured Informs when present.
+    fn seed_informs() -> &'static [Vec<u8>] {
+        static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        SEEDS.get_or_init(load_seeds)
+    }
+
+    fn load_seeds() -> Vec<Vec<u8>> {
         let mut v = vec![
             inform_with_prefix("SOAP-ENV").into_bytes(),
             cwmp::to_vec(&Envelope::new(
@@ -1585,8 +1616,9 @@ mod props {
                 Body::Fault(Fault::new(9003, "x")),
             )),
         ];
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/inform-real");
-        if let Ok(rd) = std::fs::read_dir(&dir) {
+        if let Some(dir) = reference_dir()
+            && let Ok(rd) = std::fs::read_dir(dir.join("inform-real"))
+        {
             for e in rd.flatten() {
                 let name = e.file_name().into_string().unwrap_or_default();
                 if let Ok(raw) = std::fs::read(e.path()) {

@@ -2,7 +2,7 @@
 //!
 //! Used in both directions, symmetrically: the ACS parses what CPEs send and writes what the ACS
 //! sends; the CPE simulator, replay tool and load generator do the reverse. Every [`Body`]
-//! variant can be written by [`write`] and read back by [`parse`].
+//! variant can be written by [`write()`] and read back by [`parse`].
 //!
 //! ```
 //! use ferroacs::cwmp::{self, Body, CwmpNs, Envelope, Header, Limits};
@@ -32,8 +32,8 @@
 //! holds the unknown time `0001-01-01T00:00:00Z`; the writer writes `None` as that unknown time
 //! (the schemas require a dateTime).
 //!
-//! # Writing ([`write`], [`to_vec`], [`write_with`])
-//! Plain and short, no XML declaration; see [`write`] module notes and [`NsMode`] for the
+//! # Writing ([`write()`], [`to_vec`], [`write_with`])
+//! Plain and short, no XML declaration; see [`write()`] and [`NsMode`] for the
 //! namespace written for 1.3/1.4 (`-1-2` by default, the literal one with [`NsMode::Wire`]:
 //! use `Wire` when echoing the namespace parsed from a CPE).
 

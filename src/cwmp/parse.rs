@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use quick_xml::XmlVersion;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesStart, BytesText, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
@@ -101,7 +101,11 @@ impl Elem<'_> {
 enum Ev<'i> {
     Start(Elem<'i>),
     End,
+    /// Character data, final.
     Text(Cow<'i, str>),
+    /// Character data before line-end normalisation (done lazily: most text between
+    /// elements is discarded whitespace).
+    Raw(BytesText<'i>),
     Eof,
 }
 
@@ -156,7 +160,7 @@ impl<'i, 'l> Parser<'i, 'l> {
                     self.depth = self.depth.saturating_sub(1);
                     Ev::End
                 }
-                Event::Text(t) => Ev::Text(t.xml10_content()),
+                Event::Text(t) => Ev::Raw(t),
                 Event::CData(t) => Ev::Text(t.xml10_content()),
                 Event::GeneralRef(r) => {
                     if r.is_char_ref() {
@@ -209,7 +213,7 @@ impl<'i, 'l> Parser<'i, 'l> {
             match self.next()? {
                 Ev::Start(e) => return Ok(Some(e)),
                 Ev::End => return Ok(None),
-                Ev::Text(_) => continue,
+                Ev::Text(_) | Ev::Raw(_) => continue,
                 Ev::Eof => return Err(truncated()),
             }
         }
@@ -253,21 +257,24 @@ impl<'i, 'l> Parser<'i, 'l> {
         }
         let mut acc: Option<Cow<'i, str>> = None;
         loop {
-            match self.next()? {
-                Ev::Text(t) => {
-                    acc = Some(match acc {
-                        None => t,
-                        Some(prev) => {
-                            let mut s = prev.into_owned();
-                            s.push_str(&t);
-                            Cow::Owned(s)
-                        }
-                    })
+            let t = match self.next()? {
+                Ev::Text(t) => t,
+                Ev::Raw(t) => t.xml10_content(),
+                Ev::Start(c) => {
+                    self.skip(&c)?;
+                    continue;
                 }
-                Ev::Start(c) => self.skip(&c)?,
                 Ev::End => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
                 Ev::Eof => return Err(truncated()),
-            }
+            };
+            acc = Some(match acc {
+                None => t,
+                Some(prev) => {
+                    let mut s = prev.into_owned();
+                    s.push_str(&t);
+                    Cow::Owned(s)
+                }
+            });
         }
     }
 
@@ -335,7 +342,12 @@ impl<'i, 'l> Parser<'i, 'l> {
         let root = loop {
             match self.next()? {
                 Ev::Start(e) => break e,
-                Ev::Text(t) => {
+                Ev::Text(_) => {
+                    return Err(CodecError::Malformed(
+                        "text outside the root element".to_owned(),
+                    ));
+                }
+                Ev::Raw(t) => {
                     if !t.trim_matches(is_xml_ws).is_empty() {
                         return Err(CodecError::Malformed(
                             "text outside the root element".to_owned(),
