@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod cpe;
 pub mod cwmp;
 pub mod digest;
 pub mod error;

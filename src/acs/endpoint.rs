@@ -173,7 +173,11 @@ async fn handle(State(acs): State<Arc<Acs>>, req: Request) -> Response {
             inform_session(&acs, conn, authorization.as_deref(), p.ns, p.header, inform).await
         }
         None => match found {
-            Some((s, _)) => {
+            Some((s, by_ip)) => {
+                if by_ip && !same_device(&acs, &s, authorization.as_deref(), conn.tls).await {
+                    // Only the source address ties it to a session: not enough to drive one.
+                    return end_session();
+                }
                 let mut s = s.lock().await;
                 next_request(&acs, &mut s).await
             }

@@ -162,6 +162,8 @@ impl SessionTable {
             .or_else(|| m.by_conn.get(&conn).cloned());
         let (id, by_ip) = match id {
             Some(id) => (id, false),
+            // A CPE that echoes cookies and names a finished session has no session.
+            None if cookie.is_some() => return None,
             None => {
                 let mut from_ip = m.by_id.iter().filter(|(_, e)| e.ip == ip);
                 match (from_ip.next(), from_ip.next()) {

@@ -617,7 +617,43 @@ async fn destroy(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `GET /api/v1/inventory_device/{id}/parameters/?prefix=...`: the values the device reported.
+async fn parameters(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    url: RequestUrl,
+    q: QueryPairs,
+) -> Result<Response, ApiError> {
+    state
+        .store
+        .get_device(id, &caller.scope)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let page = page_of(&q, state.config.default_limit, state.config.max_limit);
+    let prefix = q.get("prefix").unwrap_or("");
+    let (count, rows) = state.store.list_parameters(id, prefix, page).await?;
+    let results: Vec<Value> = rows
+        .into_iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name,
+                "value": p.value,
+                "type": p.xsd_type,
+                "writable": p.writable,
+                "updated": format_micros(p.updated),
+            })
+        })
+        .collect();
+    Ok(Json(page_body(&url, &q, page, count, results)).into_response())
+}
+
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    let router = both_slashes(
+        router,
+        "/api/v1/inventory_device/{id}/parameters/",
+        get(parameters),
+    );
     let router = both_slashes(router, "/api/v1/inventory_device/", get(list).post(create));
     both_slashes(
         router,

@@ -578,8 +578,8 @@ macro_rules! sql_store {
                 let mut from = $crate::store::sql::Sql::new("device_parameters WHERE device_id = ");
                 from.arg($crate::store::Val::Int(Some(device_id)));
                 if !prefix.is_empty() {
-                    from.push(" AND substr(name, 1, ").arg($crate::store::Val::Int(Some(prefix.len() as i64)));
-                    from.push(") = ").arg($crate::store::Val::Text(Some(prefix.to_string())));
+                    from.push(" AND substr(name, 1, CAST(").arg($crate::store::Val::Int(Some(prefix.chars().count() as i64)));
+                    from.push(" AS INTEGER)) = ").arg($crate::store::Val::Text(Some(prefix.to_string())));
                 }
                 self.fetch_page(from, "name, value, xsd_type, writable, updated", "name", page).await
             }

@@ -1,0 +1,594 @@
+//! CWMP sessions through the real endpoint: authentication variants, what an Inform changes in
+//! the inventory, refusals that change nothing, session flow details. Both back ends.
+
+mod common;
+
+use common::{Backend, TestApp};
+use ferroacs::cpe::{AuthMode, ClientOptions, CpeClient, SuccessResponder, run_session};
+use ferroacs::cwmp::{
+    self, Body, CwmpNs, DeviceId, Envelope, EventStruct, Header, Inform, ParameterValue,
+};
+use serde_json::{Value, json};
+
+struct Cpe {
+    ns: CwmpNs,
+    root: &'static str,
+    oui: &'static str,
+    product_class: &'static str,
+    serial: String,
+}
+
+impl Cpe {
+    fn tr098(serial: &str) -> Cpe {
+        Cpe {
+            ns: CwmpNs::V1_0,
+            root: "InternetGatewayDevice.",
+            oui: "EC43F6",
+            product_class: "P-2601HN-F1",
+            serial: serial.into(),
+        }
+    }
+
+    fn tr181(serial: &str) -> Cpe {
+        Cpe {
+            ns: CwmpNs::V1_2,
+            root: "Device.",
+            oui: "A0B1C2",
+            product_class: "HGW4",
+            serial: serial.into(),
+        }
+    }
+
+    fn params(&self) -> Vec<ParameterValue> {
+        let r = self.root;
+        vec![
+            ParameterValue::typed(
+                format!("{r}DeviceInfo.HardwareVersion"),
+                "HW-1.0",
+                "xsd:string",
+            ),
+            ParameterValue::typed(
+                format!("{r}DeviceInfo.SoftwareVersion"),
+                "SW-2.4.1",
+                "xsd:string",
+            ),
+            ParameterValue::typed(format!("{r}DeviceInfo.ProvisioningCode"), "", "xsd:string"),
+            ParameterValue::typed(
+                format!("{r}ManagementServer.ConnectionRequestURL"),
+                "http://127.0.0.1:7999/cr",
+                "xsd:string",
+            ),
+            ParameterValue::typed(
+                format!("{r}ManagementServer.ParameterKey"),
+                "",
+                "xsd:string",
+            ),
+        ]
+    }
+
+    fn inform_with(&self, events: &[&str], header: Header) -> Vec<u8> {
+        let inform = Inform {
+            device_id: DeviceId {
+                manufacturer: "ZyXEL".into(),
+                oui: self.oui.into(),
+                product_class: self.product_class.into(),
+                serial_number: self.serial.clone(),
+            },
+            events: events.iter().map(|e| EventStruct::new(*e, "")).collect(),
+            max_envelopes: 1,
+            current_time: None,
+            retry_count: 0,
+            parameters: self.params(),
+        };
+        cwmp::to_vec(&Envelope::new(self.ns, header, Body::Inform(inform)))
+    }
+
+    fn inform(&self, events: &[&str]) -> Vec<u8> {
+        self.inform_with(events, Header::with_id("1"))
+    }
+
+    fn responder(&self) -> SuccessResponder {
+        let mut p = self.params();
+        p.push(ParameterValue::typed(
+            format!("{}ManagementServer.PeriodicInformInterval", self.root),
+            "300",
+            "xsd:unsignedInt",
+        ));
+        SuccessResponder::new(&p)
+    }
+}
+
+/// An organization, a type and a device with CWMP credentials; returns the device id.
+async fn device(app: &TestApp, username: &str, password: &str, serial: Option<&str>) -> i64 {
+    let org = app.create_org("acme").await;
+    let ty = app.create_type("gw", "gw").await;
+    let mut body = json!({ "name": username, "type": ty, "organization_id": org, "username": username, "password": password });
+    if let Some(s) = serial {
+        body["serial_number"] = json!(s);
+    }
+    app.create_device(body).await["id"].as_i64().unwrap()
+}
+
+fn client(app: &TestApp, user: &str, pass: &str, mode: AuthMode) -> CpeClient {
+    let mut o = ClientOptions::new(format!("http://{}/", app.cwmp_addr)).credentials(user, pass);
+    o.auth = mode;
+    CpeClient::new(o).unwrap()
+}
+
+async fn dev(app: &TestApp, id: i64) -> Value {
+    app.get(&format!("/api/v1/inventory_device/{id}/"))
+        .await
+        .expect(200)
+        .body
+}
+
+async fn digest_session_updates_the_inventory(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = device(&app, "cpe-1", "s3cret!", None).await;
+    assert_eq!(dev(&app, id).await["status"], "Down");
+    let cpe = Cpe::tr098("EC43F69AF408");
+    let mut c = client(&app, "cpe-1", "s3cret!", AuthMode::Digest);
+    let t = run_session(
+        &mut c,
+        cpe.inform(&["0 BOOTSTRAP", "1 BOOT"]),
+        &mut cpe.responder(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.challenges, 1, "one 401, then in");
+    // The Inform lacked PeriodicInformInterval: the ACS asked for it, then ended the session.
+    assert_eq!(
+        t.requests,
+        vec![Body::GetParameterValues(vec![
+            "InternetGatewayDevice.ManagementServer.PeriodicInformInterval".into()
+        ])]
+    );
+    let d = dev(&app, id).await;
+    assert_eq!(d["status"], "Up");
+    assert_ne!(d["status_change"], d["created"]);
+    assert_eq!(d["software_version"], "SW-2.4.1");
+    assert_eq!(d["hardware_version"], "HW-1.0");
+    assert_eq!(d["manufacturer"], "ZyXEL");
+    assert_eq!(d["product_class"], "P-2601HN-F1");
+    assert_eq!(d["unique_identifier"], "EC43F6-P-2601HN-F1-EC43F69AF408");
+    assert_eq!(
+        d["serial_number"], "EC43F69AF408",
+        "an empty serial number is filled from the Inform"
+    );
+    assert_eq!(d["address"], "127.0.0.1");
+    assert!(d["last_connection"].as_str().unwrap().ends_with('Z'));
+    // The reported values are kept and readable.
+    let p = app.get(&format!("/api/v1/inventory_device/{id}/parameters/?prefix=InternetGatewayDevice.ManagementServer.")).await.expect(200).body;
+    let names: Vec<&str> = p["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "InternetGatewayDevice.ManagementServer.ConnectionRequestURL",
+            "InternetGatewayDevice.ManagementServer.ParameterKey",
+            "InternetGatewayDevice.ManagementServer.PeriodicInformInterval",
+        ]
+    );
+    assert_eq!(p["results"][2]["value"], "300");
+    assert_eq!(p["results"][2]["type"], "xsd:unsignedInt");
+    // A second periodic session: nothing missing any more, no request, and status_change stays.
+    let before = dev(&app, id).await;
+    let t = run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+        .await
+        .unwrap();
+    assert!(t.requests.is_empty(), "{:?}", t.lines);
+    assert_eq!(t.challenges, 0, "the nonce of the last challenge is reused");
+    let after = dev(&app, id).await;
+    assert_eq!(after["status_change"], before["status_change"]);
+    assert!(after["last_connection"].as_str() >= before["last_connection"].as_str());
+    app.stop().await;
+}
+
+async fn quirky_cpes_get_in(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = device(&app, "cpe-2", "pw-2", Some("SN-181")).await;
+    let cpe = Cpe::tr181("SN-181");
+    // RFC 2069 Digest, no cookies, a new TCP connection for every request.
+    let mut o =
+        ClientOptions::new(format!("http://{}/cwmp", app.cwmp_addr)).credentials("cpe-2", "pw-2");
+    o.auth = AuthMode::Digest2069;
+    o.echo_cookies = false;
+    o.new_connection_per_request = true;
+    let mut c = CpeClient::new(o).unwrap();
+    let t = run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.requests,
+        vec![Body::GetParameterValues(vec![
+            "Device.ManagementServer.PeriodicInformInterval".into()
+        ])]
+    );
+    let d = dev(&app, id).await;
+    assert_eq!(d["status"], "Up");
+    assert_eq!(d["software_version"], "SW-2.4.1");
+    let p = app.get(&format!("/api/v1/inventory_device/{id}/parameters/?prefix=Device.ManagementServer.PeriodicInformInterval")).await.body;
+    assert_eq!(p["results"][0]["value"], "300");
+    // MD5 Digest with qop, cookies echoed but Authorization only on the Inform.
+    let mut o =
+        ClientOptions::new(format!("http://{}/", app.cwmp_addr)).credentials("cpe-2", "pw-2");
+    o.auth = AuthMode::DigestMd5;
+    o.auth_only_on_inform = true;
+    let mut c = CpeClient::new(o).unwrap();
+    run_session(&mut c, cpe.inform(&["1 BOOT"]), &mut cpe.responder())
+        .await
+        .unwrap();
+    app.stop().await;
+}
+
+async fn basic_only_when_allowed(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = device(&app, "cpe-3", "pw-3", None).await;
+    let cpe = Cpe::tr098("SN-3");
+    let mut c = client(&app, "cpe-3", "pw-3", AuthMode::Basic);
+    let err = run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    assert_eq!(dev(&app, id).await["status"], "Down");
+    app.stop().await;
+
+    let app = TestApp::spawn_with(b, |a| a.allow_basic_over_http = true).await;
+    let id = device(&app, "cpe-3", "pw-3", None).await;
+    let mut c = client(&app, "cpe-3", "pw-3", AuthMode::Basic);
+    run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+        .await
+        .unwrap();
+    assert_eq!(dev(&app, id).await["status"], "Up");
+    let mut c = client(&app, "cpe-3", "wrong", AuthMode::Basic);
+    assert!(
+        run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+            .await
+            .is_err()
+    );
+    app.stop().await;
+}
+
+async fn refusals_change_nothing(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = device(&app, "cpe-4", "right", Some("SN-4")).await;
+    let before = dev(&app, id).await;
+    let cpe = Cpe::tr098("SN-4");
+    for (user, pass) in [("cpe-4", "wrong"), ("nobody", "right")] {
+        let mut c = client(&app, user, pass, AuthMode::Digest);
+        let err = run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("401"), "{user}: {err}");
+    }
+    // The right credentials with another device's DeviceId: 403.
+    let mut c = client(&app, "cpe-4", "right", AuthMode::Digest);
+    let err = run_session(
+        &mut c,
+        Cpe::tr098("SN-OTHER").inform(&["2 PERIODIC"]),
+        &mut cpe.responder(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    // Garbage, a DTD, a truncated envelope, an oversized body: clear 4xx.
+    for bad in [
+        b"this is not xml".to_vec(),
+        b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>".to_vec(),
+        cpe.inform(&["2 PERIODIC"])[..200].to_vec(),
+    ] {
+        let r = c.post(bad, true).await.unwrap();
+        assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let r = c.post(vec![b' '; 5 << 20], true).await.unwrap();
+    assert_eq!(r.status, 413);
+    assert_eq!(dev(&app, id).await, before, "nothing changed");
+    let p = app
+        .get(&format!("/api/v1/inventory_device/{id}/parameters/"))
+        .await
+        .body;
+    assert_eq!(p["count"], 0);
+    // Not POST: 405.
+    let r = reqwest::get(format!("http://{}/", app.cwmp_addr))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    app.stop().await;
+}
+
+async fn auto_registration(b: Backend) {
+    // Without --auto-register, the bootstrap account only serves devices already in the inventory.
+    let app = TestApp::spawn_with(b, |a| {
+        a.bootstrap_username = Some("boot".into());
+        a.bootstrap_password = Some("strap".into());
+    })
+    .await;
+    let cpe = Cpe::tr098("NEW-1");
+    let mut c = client(&app, "boot", "strap", AuthMode::Digest);
+    let err = run_session(&mut c, cpe.inform(&["0 BOOTSTRAP"]), &mut cpe.responder())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    assert_eq!(app.get("/api/v1/inventory_device/").await.body["count"], 0);
+    // A pre-registered device without credentials of its own is served.
+    let org = app.create_org("o").await;
+    let ty = app.create_type("t", "t").await;
+    let d = app
+        .create_device(
+            json!({ "name": "pre", "type": ty, "organization_id": org, "serial_number": "NEW-1" }),
+        )
+        .await;
+    run_session(&mut c, cpe.inform(&["0 BOOTSTRAP"]), &mut cpe.responder())
+        .await
+        .unwrap();
+    assert_eq!(dev(&app, d["id"].as_i64().unwrap()).await["status"], "Up");
+    app.stop().await;
+
+    let app = TestApp::spawn_with(b, |a| {
+        a.bootstrap_username = Some("boot".into());
+        a.bootstrap_password = Some("strap".into());
+        a.auto_register = Some(1);
+    })
+    .await;
+    let org = app.create_org("landing").await;
+    assert_eq!(org, 1);
+    let mut c = client(&app, "boot", "strap", AuthMode::Digest);
+    run_session(
+        &mut c,
+        cpe.inform(&["0 BOOTSTRAP", "1 BOOT"]),
+        &mut cpe.responder(),
+    )
+    .await
+    .unwrap();
+    let list = app.get("/api/v1/inventory_device/").await.body;
+    assert_eq!(list["count"], 1);
+    let d = &list["results"][0];
+    assert_eq!(d["organization_id"], org);
+    assert_eq!(d["serial_number"], "NEW-1");
+    assert_eq!(d["name"], "EC43F6-P-2601HN-F1-NEW-1");
+    assert_eq!(d["status"], "Up");
+    let ty = app
+        .get(&format!("/api/v1/inventory_device_type/{}/", d["type"]))
+        .await
+        .body;
+    assert_eq!(ty["product_class"], "P-2601HN-F1");
+    // Its next session reuses the same device; wrong bootstrap password is refused.
+    run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+        .await
+        .unwrap();
+    assert_eq!(app.get("/api/v1/inventory_device/").await.body["count"], 1);
+    let mut bad = client(&app, "boot", "nope", AuthMode::Digest);
+    assert!(
+        run_session(
+            &mut bad,
+            Cpe::tr098("NEW-2").inform(&["0 BOOTSTRAP"]),
+            &mut cpe.responder()
+        )
+        .await
+        .is_err()
+    );
+    assert_eq!(app.get("/api/v1/inventory_device/").await.body["count"], 1);
+    app.stop().await;
+}
+
+async fn session_flow_details(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = device(&app, "cpe-5", "pw", None).await;
+    let cpe = Cpe::tr181("SN-5");
+    let mut c = client(&app, "cpe-5", "pw", AuthMode::Digest);
+    // CWMP 1.4 negotiation, ID echo, cookie.
+    let header = Header {
+        id: Some("abc-123".into()),
+        supported_cwmp_versions: Some("1.0,1.1,1.2,1.3,1.4".into()),
+        ..Header::default()
+    };
+    let r = c
+        .post(cpe.inform_with(&["6 CONNECTION REQUEST"], header), true)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let env = cwmp::parse(&r.body, &cwmp::Limits::default()).unwrap();
+    assert_eq!(env.body, Body::InformResponse { max_envelopes: 1 });
+    assert_eq!(env.header.id.as_deref(), Some("abc-123"));
+    assert_eq!(env.header.use_cwmp_version.as_deref(), Some("1.4"));
+    assert_eq!(env.ns, CwmpNs::V1_2, "answered in the CPE's namespace");
+    assert!(!r.body.starts_with(b"<?xml"), "no XML declaration");
+    assert!(c.cookie().unwrap().starts_with("ferroacs_session="));
+    // A CPE request the ACS does not implement: fault 8000 with the ID echoed.
+    let kicked = cwmp::to_vec(&Envelope::new(
+        cpe.ns,
+        Header::with_id("k1"),
+        Body::Kicked(cwmp::Kicked {
+            command: "x".into(),
+            referer: "y".into(),
+            arg: "z".into(),
+            next: "n".into(),
+        }),
+    ));
+    let r = c.post(kicked, false).await.unwrap();
+    let env = cwmp::parse(&r.body, &cwmp::Limits::default()).unwrap();
+    let Body::Fault(f) = env.body else {
+        panic!("expected a fault")
+    };
+    assert_eq!(f.fault_code, 8000);
+    assert_eq!(env.header.id.as_deref(), Some("k1"));
+    // GetRPCMethods and TransferComplete are answered.
+    let r = c
+        .post(
+            cwmp::to_vec(&Envelope::new(
+                cpe.ns,
+                Header::with_id("g"),
+                Body::GetRPCMethods,
+            )),
+            false,
+        )
+        .await
+        .unwrap();
+    let Body::GetRPCMethodsResponse(m) =
+        cwmp::parse(&r.body, &cwmp::Limits::default()).unwrap().body
+    else {
+        panic!()
+    };
+    assert!(m.contains(&"Inform".to_string()));
+    let tc = Body::TransferComplete(cwmp::TransferComplete {
+        command_key: "k".into(),
+        fault: None,
+        start_time: None,
+        complete_time: None,
+    });
+    let r = c
+        .post(
+            cwmp::to_vec(&Envelope::new(cpe.ns, Header::with_id("t"), tc)),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cwmp::parse(&r.body, &cwmp::Limits::default()).unwrap().body,
+        Body::TransferCompleteResponse
+    );
+    // Empty POST: the ACS asks for what it lacks.
+    let r = c.post(Vec::new(), false).await.unwrap();
+    let req = cwmp::parse(&r.body, &cwmp::Limits::default()).unwrap();
+    assert!(matches!(req.body, Body::GetParameterValues(_)));
+    let id_sent = req.header.id.clone().unwrap();
+    assert!(id_sent.len() <= 8, "short cwmp:ID");
+    // The CPE faults it; the ACS moves on and ends the session.
+    let f = Envelope::new(
+        cpe.ns,
+        Header::with_id(id_sent),
+        Body::Fault(cwmp::Fault::new(9005, "Invalid parameter name")),
+    );
+    let r = c.post(cwmp::to_vec(&f), false).await.unwrap();
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        app.running.as_ref().unwrap().acs.sessions.len(),
+        0,
+        "ended sessions are dropped"
+    );
+    assert_eq!(dev(&app, id).await["status"], "Up");
+
+    // HoldRequests: the ACS sends nothing while the CPE holds requests.
+    let hold = Header {
+        id: Some("h".into()),
+        hold_requests: Some(true),
+        ..Header::default()
+    };
+    let r = c
+        .post(cpe.inform_with(&["2 PERIODIC"], hold), true)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let gr = Envelope::new(
+        cpe.ns,
+        Header {
+            id: Some("g2".into()),
+            hold_requests: Some(true),
+            ..Header::default()
+        },
+        Body::GetRPCMethods,
+    );
+    c.post(cwmp::to_vec(&gr), false).await.unwrap();
+    let r = c.post(Vec::new(), false).await.unwrap();
+    assert_eq!(
+        r.status,
+        204,
+        "no request while held: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+
+    // A message outside any session (no Inform first) is refused with a fault, and an empty
+    // POST without a session just ends.
+    let mut fresh = client(&app, "cpe-5", "pw", AuthMode::Digest);
+    let r = fresh
+        .post(
+            cwmp::to_vec(&Envelope::new(
+                cpe.ns,
+                Header::with_id("x"),
+                Body::GetRPCMethods,
+            )),
+            true,
+        )
+        .await
+        .unwrap();
+    let Body::Fault(f) = cwmp::parse(&r.body, &cwmp::Limits::default()).unwrap().body else {
+        panic!()
+    };
+    assert_eq!(f.fault_code, 8003);
+    app.stop().await;
+}
+
+async fn second_session_takes_over(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    device(&app, "cpe-6", "pw", None).await;
+    let cpe = Cpe::tr098("SN-6");
+    let mut a = client(&app, "cpe-6", "pw", AuthMode::Digest);
+    let mut b2 = client(&app, "cpe-6", "pw", AuthMode::Digest);
+    assert_eq!(
+        a.post(cpe.inform(&["1 BOOT"]), true).await.unwrap().status,
+        200
+    );
+    assert_eq!(
+        b2.post(cpe.inform(&["1 BOOT"]), true).await.unwrap().status,
+        200
+    );
+    // The first session was ended by the second: its empty POST ends it.
+    assert_eq!(a.post(Vec::new(), false).await.unwrap().status, 204);
+    // The second one goes on normally.
+    let r = b2.post(Vec::new(), false).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(app.running.as_ref().unwrap().acs.sessions.len(), 1);
+    app.stop().await;
+}
+
+async fn sweeper_and_expiry(b: Backend) {
+    let app = TestApp::spawn_with(b, |a| {
+        a.session_timeout = 1;
+        a.down_after_intervals = 1;
+    })
+    .await;
+    let id = device(&app, "cpe-7", "pw", None).await;
+    app.patch(
+        &format!("/api/v1/inventory_device/{id}/"),
+        json!({ "update_frequency": 1 }),
+    )
+    .await
+    .expect(200);
+    let cpe = Cpe::tr098("SN-7");
+    let mut c = client(&app, "cpe-7", "pw", AuthMode::Digest);
+    assert_eq!(
+        c.post(cpe.inform(&["2 PERIODIC"]), true)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let acs = app.running.as_ref().unwrap().acs.clone();
+    assert_eq!(acs.sessions.len(), 1);
+    assert_eq!(dev(&app, id).await["status"], "Up");
+    assert_eq!(acs.sweep().await, 0, "just informed");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(acs.sessions.len(), 0, "the idle session expired");
+    assert_eq!(acs.sweep().await, 1);
+    let d = dev(&app, id).await;
+    assert_eq!(d["status"], "Down");
+    assert_eq!(acs.sweep().await, 0, "flipped once");
+    // After expiry the CPE's next POST belongs to no session.
+    assert_eq!(c.post(Vec::new(), false).await.unwrap().status, 204);
+    app.stop().await;
+}
+
+both_backends!(
+    digest_session_updates_the_inventory,
+    quirky_cpes_get_in,
+    basic_only_when_allowed,
+    refusals_change_nothing,
+    auto_registration,
+    session_flow_details,
+    second_session_takes_over,
+    sweeper_and_expiry,
+);
