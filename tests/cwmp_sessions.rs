@@ -592,3 +592,90 @@ both_backends!(
     second_session_takes_over,
     sweeper_and_expiry,
 );
+
+/// With --tls-cert/--tls-key the CWMP endpoint speaks HTTPS, and Basic is accepted there.
+#[tokio::test]
+async fn cwmp_over_tls_accepts_basic() {
+    ferroacs::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, |a| {
+        a.tls_cert = Some(cert_path.clone());
+        a.tls_key = Some(key_path.clone());
+    })
+    .await;
+    // The harness talks plain HTTP to the API: register through the store instead.
+    let store = app.running.as_ref().unwrap().store.clone();
+    use ferroacs::store::{Table, Val};
+    let org = store
+        .insert(
+            Table::Organizations,
+            &vec![
+                ("name", Val::Text(Some("o".into()))),
+                ("created", Val::Int(Some(0))),
+            ],
+        )
+        .await
+        .unwrap();
+    let ty = store
+        .insert(
+            Table::DeviceTypes,
+            &vec![
+                ("name", Val::Text(Some("t".into()))),
+                ("short_name", Val::Text(Some("t".into()))),
+                ("created", Val::Int(Some(0))),
+            ],
+        )
+        .await
+        .unwrap();
+    let creds = ferroacs::digest::StoredCredentials::derive("tls-cpe", "tls-pw", "ferroacs");
+    let id = store
+        .insert(
+            Table::Devices,
+            &vec![
+                ("uuid", Val::Text(Some("u-1".into()))),
+                ("name", Val::Text(Some("tls".into()))),
+                ("status_change", Val::Int(Some(0))),
+                ("type_id", Val::Int(Some(ty))),
+                ("organization_id", Val::Int(Some(org))),
+                ("username", Val::Text(Some("tls-cpe".into()))),
+                ("ha1_md5", Val::Text(Some(creds.ha1_md5))),
+                ("ha1_sha256", Val::Text(Some(creds.ha1_sha256))),
+                ("basic_hash", Val::Text(Some(creds.basic_hash))),
+                ("last_change", Val::Int(Some(0))),
+                ("created", Val::Int(Some(0))),
+            ],
+        )
+        .await
+        .unwrap();
+    let cpe = Cpe::tr098("SN-TLS");
+    for mode in [AuthMode::Basic, AuthMode::Digest] {
+        let mut o = ClientOptions::new(format!("https://localhost:{}/", app.cwmp_addr.port()))
+            .credentials("tls-cpe", "tls-pw");
+        o.auth = mode;
+        o.root_cert_pem = Some(cert.cert.pem().into_bytes());
+        let mut c = CpeClient::new(o).unwrap();
+        run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+            .await
+            .unwrap();
+    }
+    let d = store
+        .get_device(id, &ferroacs::store::Scope::All)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(d.status_up);
+    assert_eq!(d.serial_number.as_deref(), Some("SN-TLS"));
+    // Plain HTTP to the TLS port is not a CWMP session.
+    let plain = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/", app.cwmp_addr.port()))
+        .body(cpe.inform(&["2 PERIODIC"]))
+        .send()
+        .await;
+    assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
+    app.stop().await;
+}
