@@ -177,7 +177,7 @@ fn summary(body: &Body) -> String {
 pub async fn run_session(
     client: &mut CpeClient,
     inform_xml: impl Into<Bytes>,
-    responder: &mut dyn Responder,
+    responder: &mut (dyn Responder + Send),
 ) -> Result<Transcript, SessionError> {
     let limits = Limits::default();
     let mut t = Transcript::default();
