@@ -10,6 +10,7 @@ pub mod cwmp;
 pub mod digest;
 pub mod error;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod time;
 

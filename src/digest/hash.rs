@@ -245,13 +245,13 @@ pub(crate) fn ha1(alg: Algorithm, username: &str, realm: &str, password: &str) -
 
 /// HMAC-SHA256 (RFC 2104) with the padded key states precomputed.
 #[derive(Clone)]
-pub(crate) struct HmacSha256 {
+pub struct HmacSha256 {
     inner: Sha256,
     outer: Sha256,
 }
 
 impl HmacSha256 {
-    pub(crate) fn new(key: &[u8]) -> Self {
+    pub fn new(key: &[u8]) -> Self {
         let mut block = [0u8; 64];
         if key.len() > 64 {
             block[..32].copy_from_slice(&Sha256::digest(key));
@@ -271,7 +271,7 @@ impl HmacSha256 {
     }
 
     /// HMAC over the concatenation of `parts`.
-    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut inner = self.inner.clone();
         for p in parts {
             inner.update(p);

@@ -27,7 +27,7 @@ pub use authorization::{
 };
 pub use client::{basic_authorization, client_authorization};
 pub use credentials::StoredCredentials;
-pub use hash::Algorithm;
+pub use hash::{Algorithm, HmacSha256};
 pub use server::{
     Clock, DEFAULT_NONCE_TTL, DigestServer, ManualClock, SystemClock, check_digest_response,
 };

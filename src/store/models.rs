@@ -105,6 +105,15 @@ pub struct Device {
     pub factory_requested: Option<i64>,
     pub sync_requested: Option<i64>,
     pub last_fault: Option<String>,
+    pub settings: String,
+    pub type_settings: String,
+    pub settings_pending: bool,
+    pub firmware_requested: Option<i64>,
+    pub periodic_inform_interval: Option<i64>,
+    pub connection_request_url: Option<String>,
+    pub cr_configured: bool,
+    pub cr_last_attempt: Option<i64>,
+    pub cr_last_result: Option<String>,
 }
 
 /// The column list `Device` reads, for `FROM devices d JOIN device_types t LEFT JOIN locations l`.
@@ -115,7 +124,10 @@ pub(crate) const DEVICE_COLUMNS: &str = "d.id, d.uuid, d.name, d.customer_id, d.
     d.firmware_image_is_pending, d.location_name, d.location_id, \
     l.short_name AS location_short_name, d.latitude, d.longitude, d.username, d.update_frequency, \
     d.address, d.last_connection, d.last_configuration, d.last_change, d.created, d.debug, \
-    d.reboot_requested, d.factory_requested, d.sync_requested, d.last_fault";
+    d.reboot_requested, d.factory_requested, d.sync_requested, d.last_fault, d.settings, \
+    t.settings AS type_settings, d.settings_pending, d.firmware_requested, \
+    d.periodic_inform_interval, d.connection_request_url, d.cr_configured, d.cr_last_attempt, \
+    d.cr_last_result";
 
 pub(crate) const DEVICE_FROM: &str = "devices d JOIN device_types t ON t.id = d.type_id \
     LEFT JOIN locations l ON l.id = d.location_id";
@@ -146,9 +158,23 @@ pub struct CwmpDevice {
     pub firmware_image_id: Option<i64>,
     pub firmware_image_is_pending: bool,
     pub last_configuration: Option<i64>,
+    pub settings_pending: bool,
+    pub cr_configured: bool,
+    pub firmware_requested: Option<i64>,
 }
 
 impl CwmpDevice {
+    /// Whether a session may have work beyond identity: loads the planning context only then.
+    pub fn may_have_work(&self) -> bool {
+        self.settings_pending
+            || !self.cr_configured
+            || self.reboot_requested.is_some()
+            || self.factory_requested.is_some()
+            || self.sync_requested.is_some()
+            || self.firmware_image_is_pending
+            || (self.update_frequency.is_some() && self.update_frequency != self.periodic_inform_interval)
+    }
+
     /// Tag of the credentials a session authenticated against: a write made for that session
     /// applies only while the device still has them (see `InformWrite::cred_tag`).
     pub fn cred_tag(&self) -> String {
@@ -162,7 +188,8 @@ pub(crate) const CWMP_COLUMNS: &str = "devices.id, devices.organization_id, devi
     devices.connection_request_url, devices.periodic_inform_interval, devices.update_frequency, \
     devices.data_model, devices.inform_params_hash, devices.debug, devices.reboot_requested, \
     devices.factory_requested, devices.sync_requested, devices.firmware_image_id, \
-    devices.firmware_image_is_pending, devices.last_configuration";
+    devices.firmware_image_is_pending, devices.last_configuration, devices.settings_pending, \
+    devices.cr_configured, devices.firmware_requested";
 
 /// A parameter value reported by a device.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -202,6 +229,11 @@ pub struct InformWrite {
     pub fill_serial: Option<String>,
     /// Parameter values to upsert.
     pub params: Vec<ParamWrite>,
+    /// `0 BOOTSTRAP`: the CPE lost its configuration (stored values, confirmations and
+    /// connection-request credentials are forgotten; a sent factory reset is complete).
+    pub bootstrap: bool,
+    /// `1 BOOT` or `M Reboot`: a sent reboot is complete.
+    pub booted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -210,4 +242,41 @@ pub struct ParamWrite {
     pub value: String,
     pub xsd_type: Option<String>,
     pub writable: Option<bool>,
+}
+
+/// Progress of one pending item of a device (`device_ops`).
+#[derive(Debug, Clone, PartialEq, Default, sqlx::FromRow)]
+pub struct OpRow {
+    pub device_id: i64,
+    pub item: String,
+    pub attempts: i64,
+    pub last_attempt: Option<i64>,
+    pub next_attempt: Option<i64>,
+    pub last_fault: Option<String>,
+    pub gave_up: bool,
+    pub command_key: Option<String>,
+    pub sent_at: Option<i64>,
+    pub confirmed_hash: Option<String>,
+    pub confirmed_at: Option<i64>,
+}
+
+/// What the planner needs beyond the device row.
+#[derive(Debug, Clone, Default)]
+pub struct PlanData {
+    pub type_settings: String,
+    pub device_settings: String,
+    pub ops: Vec<OpRow>,
+    pub firmware: Option<FirmwareImage>,
+    /// xsd types the device reported, by parameter name (for the names in its settings).
+    pub reported_types: Vec<(String, Option<String>)>,
+}
+
+/// A debug-mode session transcript.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SessionLog {
+    pub id: i64,
+    pub device_id: i64,
+    pub started: i64,
+    pub ended: i64,
+    pub transcript: String,
 }

@@ -83,7 +83,8 @@ impl Sql {
         if let Some(pending) = filter.has_pending {
             let cond = "(d.last_configuration IS NULL OR d.reboot_requested IS NOT NULL \
                  OR d.factory_requested IS NOT NULL OR d.sync_requested IS NOT NULL \
-                 OR d.firmware_image_is_pending = TRUE)";
+                 OR d.firmware_image_is_pending = TRUE OR d.settings_pending = TRUE \
+                 OR (d.update_frequency IS NOT NULL AND d.update_frequency <> COALESCE(d.periodic_inform_interval, 0)))";
             sql.push(if pending { " AND " } else { " AND NOT " })
                 .push(cond);
         }
@@ -516,6 +517,28 @@ macro_rules! sql_store {
                         .map_err($crate::store::sql::classify)?;
                     }
                 }
+                for w in writes {
+                    if w.bootstrap {
+                        // The CPE lost its configuration: what it held is unknown again.
+                        sqlx::query("DELETE FROM device_parameters WHERE device_id = $1 AND EXISTS (SELECT 1 FROM devices WHERE id = $1 AND COALESCE(ha1_sha256, '') = $2)")
+                            .bind(w.device_id).bind(&w.cred_tag).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE device_ops SET confirmed_hash = NULL, confirmed_at = NULL WHERE device_id = $1")
+                            .bind(w.device_id).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE devices SET cr_configured = FALSE, settings_pending = TRUE, inform_params_hash = NULL, \
+                                     factory_requested = CASE WHEN EXISTS (SELECT 1 FROM device_ops o WHERE o.device_id = devices.id AND o.item = 'factory_reset' AND o.sent_at IS NOT NULL) THEN NULL ELSE factory_requested END \
+                                     WHERE id = $1 AND COALESCE(ha1_sha256, '') = $2")
+                            .bind(w.device_id).bind(&w.cred_tag).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM device_ops WHERE device_id = $1 AND item = 'factory_reset' AND sent_at IS NOT NULL")
+                            .bind(w.device_id).execute(&mut *tx).await?;
+                    }
+                    if w.booted || w.bootstrap {
+                        sqlx::query("UPDATE devices SET reboot_requested = NULL WHERE id = $1 AND EXISTS \
+                                     (SELECT 1 FROM device_ops o WHERE o.device_id = $1 AND o.item = 'reboot' AND o.sent_at IS NOT NULL)")
+                            .bind(w.device_id).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM device_ops WHERE device_id = $1 AND item = 'reboot' AND sent_at IS NOT NULL")
+                            .bind(w.device_id).execute(&mut *tx).await?;
+                    }
+                }
                 let mut fresh: Vec<Option<$crate::store::CwmpDevice>> = vec![None; writes.len()];
                 // One UPDATE per chunk; a device appears once per chunk (UPDATE ... FROM applies one
                 // source row per target row).
@@ -607,6 +630,283 @@ macro_rules! sql_store {
                 .fetch_one(&self.pool)
                 .await?;
                 Ok(id)
+            }
+
+            async fn ops_for(&self, device_ids: &[i64]) -> $crate::store::Result<Vec<$crate::store::OpRow>> {
+                if device_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut sql = $crate::store::sql::Sql::new("SELECT * FROM device_ops WHERE ");
+                sql.id_list("device_id", device_ids);
+                sql.push(" ORDER BY device_id, item");
+                Ok(Self::query_as(&sql).fetch_all(&self.pool).await?)
+            }
+
+            async fn plan_data(&self, device_id: i64, names: &[String]) -> $crate::store::Result<$crate::store::PlanData> {
+                let mut conn = self.pool.acquire().await?;
+                let row: Option<(String, String, Option<i64>, bool)> = sqlx::query_as(
+                    "SELECT t.settings, d.settings, d.firmware_image_id, d.firmware_image_is_pending \
+                     FROM devices d JOIN device_types t ON t.id = d.type_id WHERE d.id = $1",
+                )
+                .bind(device_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((type_settings, device_settings, fw, fw_pending)) = row else {
+                    return Ok($crate::store::PlanData::default());
+                };
+                let ops = sqlx::query_as("SELECT * FROM device_ops WHERE device_id = $1 ORDER BY item")
+                    .bind(device_id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let firmware = match (fw, fw_pending) {
+                    (Some(id), true) => sqlx::query_as("SELECT * FROM firmware_images WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?,
+                    _ => None,
+                };
+                let mut reported_types = Vec::new();
+                for chunk in names.chunks(500) {
+                    let mut sql = $crate::store::sql::Sql::new("SELECT name, xsd_type FROM device_parameters WHERE device_id = ");
+                    sql.arg($crate::store::Val::Int(Some(device_id))).push(" AND name IN (");
+                    for (i, n) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.arg($crate::store::Val::Text(Some(n.clone())));
+                    }
+                    sql.push(")");
+                    let rows: Vec<(String, Option<String>)> = Self::query_as(&sql).fetch_all(&mut *conn).await?;
+                    reported_types.extend(rows);
+                }
+                Ok($crate::store::PlanData { type_settings, device_settings, ops, firmware, reported_types })
+            }
+
+            async fn op_sent(&self, device_id: i64, item: &str, command_key: Option<&str>, now: i64) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO device_ops (device_id, item, attempts, last_attempt, command_key, sent_at) VALUES ($1, $2, 1, $3, $4, $3) \
+                     ON CONFLICT (device_id, item) DO UPDATE SET attempts = device_ops.attempts + 1, last_attempt = $3, \
+                     command_key = COALESCE($4, device_ops.command_key), sent_at = $3",
+                )
+                .bind(device_id)
+                .bind(item)
+                .bind(now)
+                .bind(command_key)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::sql::classify)?;
+                Ok(())
+            }
+
+            async fn op_fault(&self, device_id: i64, item: &str, fault: &str, next_attempt: Option<i64>, gave_up: bool) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO device_ops (device_id, item, attempts, last_fault, next_attempt, gave_up) VALUES ($1, $2, 1, $3, $4, $5) \
+                     ON CONFLICT (device_id, item) DO UPDATE SET last_fault = $3, next_attempt = $4, gave_up = $5, sent_at = NULL",
+                )
+                .bind(device_id)
+                .bind(item)
+                .bind(fault)
+                .bind(next_attempt)
+                .bind(gave_up)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::sql::classify)?;
+                Ok(())
+            }
+
+            async fn op_confirmed(&self, device_id: i64, item: &str, hash: &str, params: &[$crate::store::ParamWrite], now: i64) -> $crate::store::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO device_ops (device_id, item, attempts, confirmed_hash, confirmed_at) VALUES ($1, $2, 0, $3, $4) \
+                     ON CONFLICT (device_id, item) DO UPDATE SET attempts = 0, last_fault = NULL, next_attempt = NULL, \
+                     gave_up = FALSE, sent_at = NULL, confirmed_hash = $3, confirmed_at = $4",
+                )
+                .bind(device_id)
+                .bind(item)
+                .bind(hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::sql::classify)?;
+                let cr = if item == "connection_request_credentials" { ", cr_configured = TRUE" } else { "" };
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE devices SET last_configuration = $1{cr} WHERE id = $2")))
+                    .bind(now)
+                    .bind(device_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let rows: Vec<(i64, &$crate::store::ParamWrite)> = params.iter().map(|p| (device_id, p)).collect();
+                for chunk in rows.chunks(4000) {
+                    let sql = $crate::store::sql::Sql::parameter_upsert(chunk, now);
+                    Self::query(&sql).execute(&mut *tx).await.map_err($crate::store::sql::classify)?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn op_done(&self, device_id: i64, item: &str, now: i64) -> $crate::store::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let flag = match item {
+                    "reboot" => Some("reboot_requested = NULL"),
+                    "factory_reset" => Some("factory_requested = NULL"),
+                    "sync" => Some("sync_requested = NULL, last_configuration = $2"),
+                    "firmware" => Some("firmware_image_is_pending = FALSE"),
+                    _ => None,
+                };
+                if let Some(flag) = flag {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE devices SET {flag} WHERE id = $1 AND $2 = $2")))
+                        .bind(device_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM device_ops WHERE device_id = $1 AND item = $2")
+                    .bind(device_id)
+                    .bind(item)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn transfer_complete(&self, device_id: i64, command_key: &str, fault: Option<&str>, now: i64) -> $crate::store::Result<bool> {
+                let mut tx = self.pool.begin().await?;
+                let found: Option<(i64,)> = sqlx::query_as(
+                    "SELECT device_id FROM device_ops WHERE device_id = $1 AND item = 'firmware' AND command_key = $2",
+                )
+                .bind(device_id)
+                .bind(command_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if found.is_none() {
+                    return Ok(false);
+                }
+                match fault {
+                    None => {
+                        sqlx::query("UPDATE devices SET firmware_image_is_pending = FALSE, last_configuration = $2 WHERE id = $1")
+                            .bind(device_id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM device_ops WHERE device_id = $1 AND item = 'firmware'")
+                            .bind(device_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Some(f) => {
+                        sqlx::query("UPDATE device_ops SET last_fault = $2, gave_up = TRUE, sent_at = NULL WHERE device_id = $1 AND item = 'firmware'")
+                            .bind(device_id)
+                            .bind(f)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn expire_downloads(&self, now: i64, timeout_us: i64) -> $crate::store::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE device_ops SET gave_up = TRUE, sent_at = NULL, \
+                     last_fault = 'timeout: the CPE never confirmed the download (no TransferComplete)' \
+                     WHERE item = 'firmware' AND gave_up = FALSE AND sent_at IS NOT NULL AND sent_at < $1",
+                )
+                .bind(now - timeout_us)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn set_settings_pending(&self, device_id: i64, pending: bool) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE devices SET settings_pending = $1 WHERE id = $2")
+                    .bind(pending)
+                    .bind(device_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn mark_type_settings_pending(&self, type_id: i64) -> $crate::store::Result<u64> {
+                let done = sqlx::query("UPDATE devices SET settings_pending = TRUE WHERE type_id = $1 AND settings_pending = FALSE")
+                    .bind(type_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn store_tree(&self, device_id: i64, params: &[$crate::store::ParamWrite], now: i64) -> $crate::store::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let rows: Vec<(i64, &$crate::store::ParamWrite)> = params.iter().map(|p| (device_id, p)).collect();
+                for chunk in rows.chunks(4000) {
+                    let sql = $crate::store::sql::Sql::parameter_upsert(chunk, now);
+                    Self::query(&sql).execute(&mut *tx).await.map_err($crate::store::sql::classify)?;
+                }
+                sqlx::query("DELETE FROM device_parameters WHERE device_id = $1 AND updated < $2")
+                    .bind(device_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn save_session_log(&self, device_id: i64, started: i64, ended: i64, transcript: &str, keep: i64) -> $crate::store::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO device_sessions (device_id, started, ended, transcript) VALUES ($1, $2, $3, $4)")
+                    .bind(device_id)
+                    .bind(started)
+                    .bind(ended)
+                    .bind(transcript)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::sql::classify)?;
+                sqlx::query(
+                    "DELETE FROM device_sessions WHERE device_id = $1 AND id NOT IN \
+                     (SELECT id FROM device_sessions WHERE device_id = $1 ORDER BY id DESC LIMIT $2)",
+                )
+                .bind(device_id)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_session_logs(&self, device_id: i64, page: $crate::store::Page) -> $crate::store::Result<(i64, Vec<$crate::store::SessionLog>)> {
+                let mut from = $crate::store::sql::Sql::new("device_sessions WHERE device_id = ");
+                from.arg($crate::store::Val::Int(Some(device_id)));
+                self.fetch_page(from, "*", "id DESC", page).await
+            }
+
+            async fn secret(&self, name: &str, fresh: &str) -> $crate::store::Result<String> {
+                // Every instance inserts its candidate; the first one wins for all.
+                sqlx::query("INSERT INTO acs_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(fresh)
+                    .execute(&self.pool)
+                    .await?;
+                let (v,): (String,) = sqlx::query_as("SELECT value FROM acs_secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(v)
+            }
+
+            async fn device_ids(&self, filter: &$crate::store::DeviceFilter, scope: &$crate::store::Scope, limit: i64) -> $crate::store::Result<Vec<i64>> {
+                let cond = $crate::store::sql::Sql::device_where(filter, scope);
+                let mut sql = $crate::store::sql::Sql::new("SELECT d.id FROM devices d");
+                sql.push(&cond.text);
+                sql.args = cond.args;
+                sql.push(" ORDER BY d.id LIMIT ").arg($crate::store::Val::Int(Some(limit)));
+                let rows: Vec<(i64,)> = Self::query_as(&sql).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(|r| r.0).collect())
+            }
+
+            async fn record_connection_request(&self, device_id: i64, now: i64, result: &str, up: bool) -> $crate::store::Result<()> {
+                let sql = if up {
+                    "UPDATE devices SET cr_last_attempt = $1, cr_last_result = $2, \
+                     status_change = CASE WHEN status_up THEN status_change ELSE $1 END, status_up = TRUE WHERE id = $3"
+                } else {
+                    "UPDATE devices SET cr_last_attempt = $1, cr_last_result = $2 WHERE id = $3"
+                };
+                sqlx::query(sql).bind(now).bind(result).bind(device_id).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn create_token(&self, name: &str, token_hash: &str, admin: bool, orgs: &[i64]) -> $crate::store::Result<i64> {
