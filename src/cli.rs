@@ -69,6 +69,32 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("migrations applied ({})", store.backend());
         }
         Command::Token(cmd) => token(cmd).await?,
+        Command::Replay(args) => replay(args).await?,
+    }
+    Ok(())
+}
+
+/// Replays each file in turn, printing the transcripts; fails when any replay failed.
+async fn replay(args: crate::config::ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use crate::cpe::replay::{ReplayOptions, Replayer};
+    let mut replayer = Replayer::new(ReplayOptions::from_args(&args)?)?;
+    let mut failed = 0;
+    for file in &args.files {
+        println!("== {}", file.display());
+        match replayer.replay_file(file).await {
+            Ok(t) => {
+                for line in &t.lines {
+                    println!("{line}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("ferroacs: replay {}: {e}", file.display());
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} replays failed", args.files.len()).into());
     }
     Ok(())
 }

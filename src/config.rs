@@ -25,6 +25,8 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Act as a CPE: replay captured Informs against an ACS and print what it asked.
+    Replay(ReplayArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -210,4 +212,48 @@ pub enum TokenCommand {
         db: DbArgs,
         name: String,
     },
+}
+
+/// `ferroacs replay`: one CWMP session per FILE, as the CPE that sent the captured Inform.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The ACS's CWMP URL, e.g. `http://127.0.0.1:7547/`.
+    #[arg(long)]
+    pub url: String,
+    /// The CPE's username (with --password).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The CPE's password (with --username).
+    #[arg(long, env = "FERROACS_REPLAY_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// How to answer a 401: the strongest Digest offered, MD5 Digest, RFC 2069 Digest, Basic.
+    #[arg(long, value_enum, default_value_t = ReplayAuth::Digest)]
+    pub auth: ReplayAuth,
+    /// Never send back the session cookie.
+    #[arg(long)]
+    pub no_cookies: bool,
+    /// Open a new TCP connection for every request.
+    #[arg(long)]
+    pub new_connection: bool,
+    /// Send Authorization only on the Inform, not on the later requests of a session.
+    #[arg(long)]
+    pub auth_only_on_inform: bool,
+    /// Replace the value of every `*ManagementServer.ConnectionRequestURL` in the Inform.
+    #[arg(long, value_name = "URL")]
+    pub rewrite_connection_request_url: Option<String>,
+    /// Extra root certificate (PEM) trusted for an https:// URL.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// Captured Informs: raw XML, or HTTP request captures (headers, blank line, body).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `--auth` of `ferroacs replay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayAuth {
+    Digest,
+    DigestMd5,
+    Rfc2069,
+    Basic,
 }

@@ -2,6 +2,7 @@
 //! client with real CPEs' quirks and a session runner that answers the ACS's requests.
 
 pub mod client;
+pub mod replay;
 pub mod session;
 
 pub use client::{AuthMode, ClientError, ClientOptions, CpeClient, Reply};
