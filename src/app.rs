@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use std::sync::Arc;
 
+use crate::acs::keys::Keys;
 use crate::acs::{Acs, CwmpConfig, endpoint};
 use crate::api::{self, ApiConfig, AppState};
 use crate::config::ServeArgs;
@@ -78,10 +79,7 @@ pub fn api_config(args: &ServeArgs, api_addr: SocketAddr) -> ApiConfig {
 pub fn cwmp_config(args: &ServeArgs, postgres: bool) -> CwmpConfig {
     CwmpConfig {
         realm: args.realm.clone(),
-        nonce_secret: args
-            .nonce_secret
-            .map(|s| s.0)
-            .unwrap_or_else(crate::digest::DigestServer::generate_secret),
+        nonce_secret: args.nonce_secret.map(|s| s.0),
         allow_basic_http: args.allow_basic_over_http,
         session_timeout: Duration::from_secs(args.session_timeout.max(1)),
         max_body_bytes: args.cwmp_max_body_bytes,
@@ -101,6 +99,15 @@ pub fn cwmp_config(args: &ServeArgs, postgres: bool) -> CwmpConfig {
         default_inform_interval_s: args.default_inform_interval.max(1),
         down_after_intervals: args.down_after_intervals.max(1),
         connection_request_allow: args.connection_request_allow.clone(),
+        connection_request_timeout: Duration::from_secs(args.connection_request_timeout.max(1)),
+        connection_request_interval: Duration::from_secs(args.connection_request_interval),
+        retry_backoff: Duration::from_secs(args.retry_backoff),
+        operation_timeout: Duration::from_secs(args.operation_timeout),
+        download_timeout: Duration::from_secs(args.download_timeout.max(1)),
+        sync_batch: args.sync_batch.max(1),
+        public_url: args.cwmp_public_url.clone(),
+        data_dir: args.data_dir.clone(),
+        keep_session_logs: args.keep_session_logs.max(1),
     }
 }
 
@@ -132,11 +139,15 @@ pub async fn start(args: &ServeArgs) -> Result<Running, StartError> {
             addr: args.cwmp_listen,
             source,
         })?;
+    let keys = Keys::load(&store).await?;
     let acs = Acs::start(
         store.clone(),
         cwmp_config(args, store.backend() == "postgres"),
+        keys,
     );
-    let state = AppState::new(store.clone(), api_config(args, api_addr));
+    let mut state = AppState::new(store.clone(), api_config(args, api_addr));
+    state.connreq = Some(acs.connreq.clone());
+    state.probe_timeout = Duration::from_secs(args.probe_timeout.max(1));
     let (stop, stop_rx) = watch::channel(false);
     let grace = Duration::from_secs(args.shutdown_grace);
     let mut tasks = Vec::new();

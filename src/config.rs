@@ -146,6 +146,37 @@ pub struct ServeArgs {
         value_name = "CIDR"
     )]
     pub connection_request_allow: Vec<ipnet::IpNet>,
+    /// Seconds a connection request may take.
+    #[arg(long, env = "FERROACS_CONNECTION_REQUEST_TIMEOUT", default_value_t = 5)]
+    pub connection_request_timeout: u64,
+    /// Seconds before the same device is sent another connection request.
+    #[arg(
+        long,
+        env = "FERROACS_CONNECTION_REQUEST_INTERVAL",
+        default_value_t = 10
+    )]
+    pub connection_request_interval: u64,
+    /// Seconds an update_status probe waits for each device.
+    #[arg(long, env = "FERROACS_PROBE_TIMEOUT", default_value_t = 2)]
+    pub probe_timeout: u64,
+    /// Seconds before a faulted item is retried (doubling per attempt, capped at an hour).
+    #[arg(long, env = "FERROACS_RETRY_BACKOFF", default_value_t = 60)]
+    pub retry_backoff: u64,
+    /// Seconds a sent reboot or factory reset waits for the CPE to come back before resending.
+    #[arg(long, env = "FERROACS_OPERATION_TIMEOUT", default_value_t = 300)]
+    pub operation_timeout: u64,
+    /// Seconds a sent firmware Download waits for its TransferComplete before it has failed.
+    #[arg(long, env = "FERROACS_DOWNLOAD_TIMEOUT", default_value_t = 3600)]
+    pub download_timeout: u64,
+    /// Parameter values read per GetParameterValues during a sync.
+    #[arg(long, env = "FERROACS_SYNC_BATCH", default_value_t = 100)]
+    pub sync_batch: usize,
+    /// Base URL CPEs reach the CWMP listener at, for firmware URLs (default: the Host they used).
+    #[arg(long, env = "FERROACS_CWMP_PUBLIC_URL")]
+    pub cwmp_public_url: Option<String>,
+    /// Debug-mode session transcripts kept per device.
+    #[arg(long, env = "FERROACS_KEEP_SESSION_LOGS", default_value_t = 10)]
+    pub keep_session_logs: i64,
 }
 
 /// A 32-byte secret given as hex.

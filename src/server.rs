@@ -22,6 +22,8 @@ use tower::ServiceExt;
 pub struct ConnInfo {
     pub id: u64,
     pub peer: SocketAddr,
+    /// The listener's own address (where the client reached us).
+    pub local: SocketAddr,
     pub tls: bool,
 }
 
@@ -103,9 +105,11 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().unwrap_or(peer);
         let info = ConnInfo {
             id: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
             peer,
+            local,
             tls: tls.is_some(),
         };
         let svc = router

@@ -38,7 +38,10 @@ const XSD_TYPES: [&str; 8] = [
 ];
 
 fn valid_group_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn valid_path(s: &str) -> bool {
@@ -48,7 +51,8 @@ fn valid_path(s: &str) -> bool {
         && !s.starts_with('.')
         && !s.contains("..")
         && !s.contains('*')
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
 /// Checks a settings document; returns messages for a 400 (empty when valid).
@@ -56,25 +60,32 @@ pub fn validate(doc: &Map<String, Value>) -> Vec<String> {
     let mut errors = Vec::new();
     for (group, params) in doc {
         if !valid_group_name(group) {
-            errors.push(format!("\"{group}\" is not a valid group name (letters, digits, '_' and '-', at most 64)."));
+            errors.push(format!(
+                "\"{group}\" is not a valid group name (letters, digits, '_' and '-', at most 64)."
+            ));
             continue;
         }
         let params = match params {
             Value::Null => continue,
             Value::Object(p) => p,
             _ => {
-                errors.push(format!("Group \"{group}\" must be an object of parameter paths to values."));
+                errors.push(format!(
+                    "Group \"{group}\" must be an object of parameter paths to values."
+                ));
                 continue;
             }
         };
         for (path, v) in params {
             if !valid_path(path) {
-                errors.push(format!("\"{path}\" in group \"{group}\" is not a valid parameter path."));
+                errors.push(format!(
+                    "\"{path}\" in group \"{group}\" is not a valid parameter path."
+                ));
                 continue;
             }
             let (value, ty) = match v {
                 Value::Object(o) => {
-                    let unknown: Vec<&String> = o.keys().filter(|k| *k != "value" && *k != "type").collect();
+                    let unknown: Vec<&String> =
+                        o.keys().filter(|k| *k != "value" && *k != "type").collect();
                     if !unknown.is_empty() || !o.contains_key("value") {
                         errors.push(format!("\"{path}\": an object needs \"value\" and optionally \"type\", nothing else."));
                         continue;
@@ -83,8 +94,13 @@ pub fn validate(doc: &Map<String, Value>) -> Vec<String> {
                 }
                 other => (other, None),
             };
-            if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null) {
-                errors.push(format!("\"{path}\": the value must be a string, number, boolean or null."));
+            if !matches!(
+                value,
+                Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null
+            ) {
+                errors.push(format!(
+                    "\"{path}\": the value must be a string, number, boolean or null."
+                ));
             }
             if let Some(t) = ty {
                 match t.as_str() {
@@ -93,7 +109,10 @@ pub fn validate(doc: &Map<String, Value>) -> Vec<String> {
                             errors.push(msg);
                         }
                     }
-                    _ => errors.push(format!("\"{path}\": type must be one of {}.", XSD_TYPES.join(", "))),
+                    _ => errors.push(format!(
+                        "\"{path}\": type must be one of {}.",
+                        XSD_TYPES.join(", ")
+                    )),
                 }
             }
         }
@@ -140,7 +159,9 @@ fn setting(name: &str, v: &Value) -> Option<Setting> {
     Some(Setting {
         name: name.to_string(),
         value: text,
-        xsd_type: ty.map(str::to_string).or_else(|| inferred_type(value).map(str::to_string)),
+        xsd_type: ty
+            .map(str::to_string)
+            .or_else(|| inferred_type(value).map(str::to_string)),
         explicit_type: ty.is_some(),
     })
 }
@@ -176,7 +197,15 @@ pub fn effective(type_settings: &str, device_settings: &str) -> Groups {
     }
     merged
         .into_iter()
-        .map(|(g, params)| (g, params.iter().filter_map(|(n, v)| setting(n, v)).collect::<Vec<_>>()))
+        .map(|(g, params)| {
+            (
+                g,
+                params
+                    .iter()
+                    .filter_map(|(n, v)| setting(n, v))
+                    .collect::<Vec<_>>(),
+            )
+        })
         .filter(|(_, p)| !p.is_empty())
         .collect()
 }
@@ -195,6 +224,15 @@ pub fn to_json(groups: &Groups) -> Value {
         out.insert(g.clone(), Value::Object(m));
     }
     Value::Object(out)
+}
+
+/// Parameters whose values are secrets (passwords, keys): the ACS sends them but never stores
+/// or shows them.
+pub fn is_secret(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    ["password", "passphrase", "presharedkey", "wepkey", "secret"]
+        .iter()
+        .any(|k| last.contains(k))
 }
 
 /// Identifies a group's desired values: what a confirmation is recorded against.
@@ -246,11 +284,22 @@ mod tests {
         let d = r#"{"wifi": {"X.SSID": "Mine", "X.Enable": null}, "pf": null, "extra": {"Z.V": {"value": "7", "type": "xsd:int"}}}"#;
         let g = effective(t, d);
         assert_eq!(g.keys().collect::<Vec<_>>(), ["extra", "wifi"]);
-        assert_eq!(g["wifi"], vec![Setting { name: "X.SSID".into(), value: "Mine".into(), xsd_type: Some("xsd:string".into()), explicit_type: false }]);
+        assert_eq!(
+            g["wifi"],
+            vec![Setting {
+                name: "X.SSID".into(),
+                value: "Mine".into(),
+                xsd_type: Some("xsd:string".into()),
+                explicit_type: false
+            }]
+        );
         assert_eq!(g["extra"][0].xsd_type.as_deref(), Some("xsd:int"));
         let only_type = effective(t, "{}");
         assert_eq!(only_type["pf"][0].value, "80");
-        assert_eq!(only_type["pf"][0].xsd_type.as_deref(), Some("xsd:unsignedInt"));
+        assert_eq!(
+            only_type["pf"][0].xsd_type.as_deref(),
+            Some("xsd:unsignedInt")
+        );
         assert_eq!(only_type["wifi"][0].value, "true");
         assert_ne!(hash(&g["wifi"]), hash(&only_type["wifi"]));
         assert_eq!(hash(&g["wifi"]), hash(&effective(t, d)["wifi"]));

@@ -310,6 +310,12 @@ async fn dev(app: &TestApp, id: i64) -> Value {
 /// The transcript shows the Inform, the ACS's one GetParameterValues (when the Inform lacked
 /// PeriodicInformInterval), and the 204.
 #[track_caller]
+fn is_cr_credentials(b: &Body) -> bool {
+    matches!(b, Body::SetParameterValues { list, .. }
+        if list.iter().all(|p| p.name.ends_with("ManagementServer.ConnectionRequestUsername")
+            || p.name.ends_with("ManagementServer.ConnectionRequestPassword")))
+}
+
 fn check_transcript(t: &Transcript, c: &Case) {
     assert!(
         t.lines[0].starts_with(&format!("-> Inform {}", c.uid())),
@@ -331,7 +337,20 @@ fn check_transcript(t: &Transcript, c: &Case) {
     } else {
         Vec::new()
     };
-    assert_eq!(t.requests, expected, "{}: {:?}", c.file, t.lines);
+    // A device's first session also gets the connection-request credentials the ACS holds for
+    // it (tested in cwmp_operations); they are not what this test is about.
+    let requests: Vec<&Body> = t
+        .requests
+        .iter()
+        .filter(|b| !is_cr_credentials(b))
+        .collect();
+    assert_eq!(
+        requests,
+        expected.iter().collect::<Vec<_>>(),
+        "{}: {:?}",
+        c.file,
+        t.lines
+    );
     if c.asks_interval {
         assert!(
             t.lines.iter().any(|l| l
@@ -403,10 +422,16 @@ async fn fixtures_yield_their_inventory_fields(b: Backend) {
         assert_eq!(t.challenges, 1, "{}: one 401, then in", c.file);
         check_transcript(&t, c);
         check_inventory(&app, id, c).await;
-        // A second session of the same CPE: nothing more to ask when the interval is known.
+        // A second session of the same CPE: nothing more to ask when the interval is known
+        // (a CPE that says 0 BOOTSTRAP again gets its connection-request credentials again).
         let t = replay_file(&opts, &path).await.unwrap();
         if !c.asks_interval {
-            assert!(t.requests.is_empty(), "{}: {:?}", c.file, t.lines);
+            assert!(
+                t.requests.iter().all(is_cr_credentials),
+                "{}: {:?}",
+                c.file,
+                t.lines
+            );
         }
     }
     assert_eq!(

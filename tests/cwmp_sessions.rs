@@ -136,13 +136,28 @@ async fn digest_session_updates_the_inventory(b: Backend) {
     .await
     .unwrap();
     assert_eq!(t.challenges, 1, "one 401, then in");
-    // The Inform lacked PeriodicInformInterval: the ACS asked for it, then ended the session.
+    // The Inform lacked PeriodicInformInterval: the ACS asked for it, set the connection-request
+    // credentials it holds for the device, then ended the session.
+    assert_eq!(t.requests.len(), 2, "{:?}", t.lines);
     assert_eq!(
-        t.requests,
-        vec![Body::GetParameterValues(vec![
+        t.requests[0],
+        Body::GetParameterValues(vec![
             "InternetGatewayDevice.ManagementServer.PeriodicInformInterval".into()
-        ])]
+        ])
     );
+    let Body::SetParameterValues { list, .. } = &t.requests[1] else {
+        panic!("{:?}", t.requests[1])
+    };
+    assert_eq!(
+        list[0].name,
+        "InternetGatewayDevice.ManagementServer.ConnectionRequestUsername"
+    );
+    assert_eq!(list[0].value, format!("ferroacs-{id}"));
+    assert_eq!(
+        list[1].name,
+        "InternetGatewayDevice.ManagementServer.ConnectionRequestPassword"
+    );
+    assert!(list[1].value.len() >= 16);
     let d = dev(&app, id).await;
     assert_eq!(d["status"], "Up");
     assert_ne!(d["status_change"], d["created"]);
@@ -168,13 +183,22 @@ async fn digest_session_updates_the_inventory(b: Backend) {
     assert_eq!(
         names,
         [
+            "InternetGatewayDevice.ManagementServer.ConnectionRequestPassword",
             "InternetGatewayDevice.ManagementServer.ConnectionRequestURL",
+            "InternetGatewayDevice.ManagementServer.ConnectionRequestUsername",
             "InternetGatewayDevice.ManagementServer.ParameterKey",
             "InternetGatewayDevice.ManagementServer.PeriodicInformInterval",
         ]
     );
-    assert_eq!(p["results"][2]["value"], "300");
-    assert_eq!(p["results"][2]["type"], "xsd:unsignedInt");
+    assert_eq!(p["results"][4]["value"], "300");
+    assert_eq!(p["results"][4]["type"], "xsd:unsignedInt");
+    assert_eq!(p["results"][2]["value"], format!("ferroacs-{id}"));
+    // Secrets the ACS set are never stored nor shown.
+    let Body::SetParameterValues { list, .. } = &t.requests[1] else {
+        unreachable!()
+    };
+    assert_eq!(p["results"][0]["value"], "");
+    assert!(!p.to_string().contains(&list[1].value));
     // A second periodic session: nothing missing any more, no request, and status_change stays.
     let before = dev(&app, id).await;
     let t = run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
@@ -203,10 +227,16 @@ async fn quirky_cpes_get_in(b: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        t.requests,
-        vec![Body::GetParameterValues(vec![
+        t.requests[0],
+        Body::GetParameterValues(vec![
             "Device.ManagementServer.PeriodicInformInterval".into()
-        ])]
+        ])
+    );
+    assert_eq!(
+        t.requests.len(),
+        2,
+        "then the connection-request credentials: {:?}",
+        t.lines
     );
     let d = dev(&app, id).await;
     assert_eq!(d["status"], "Up");
@@ -457,11 +487,27 @@ async fn session_flow_details(b: Backend) {
     assert!(matches!(req.body, Body::GetParameterValues(_)));
     let id_sent = req.header.id.clone().unwrap();
     assert!(id_sent.len() <= 8, "short cwmp:ID");
-    // The CPE faults it; the ACS moves on and ends the session.
+    // The CPE faults it; the ACS moves on (to the connection-request credentials), the CPE
+    // faults that too, and the ACS ends the session.
     let f = Envelope::new(
         cpe.ns,
         Header::with_id(id_sent),
         Body::Fault(cwmp::Fault::new(9005, "Invalid parameter name")),
+    );
+    let r = c.post(cwmp::to_vec(&f), false).await.unwrap();
+    let req = cwmp::parse(&r.body, &cwmp::Limits::default()).unwrap();
+    assert!(
+        matches!(req.body, Body::SetParameterValues { .. }),
+        "{:?}",
+        req.body
+    );
+    let f = Envelope::new(
+        cpe.ns,
+        Header {
+            id: req.header.id,
+            ..Header::default()
+        },
+        Body::Fault(cwmp::Fault::new(9001, "Request denied")),
     );
     let r = c.post(cwmp::to_vec(&f), false).await.unwrap();
     assert_eq!(r.status, 204);

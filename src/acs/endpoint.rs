@@ -13,13 +13,13 @@ use http_body_util::BodyExt;
 use super::Acs;
 use super::auth::{AuthFailure, Principal};
 use super::facts;
-use super::planner::{self, RequestKind};
+use super::planner::{self, Context, Policy, RequestKind, SessionView};
 use super::session::{COOKIE, Outstanding, Session, SessionRef};
 use crate::cwmp::{
     self, Body, CodecError, CwmpNs, Envelope, Fault, Header, Inform, Limits, NsMode, WriteOptions,
 };
 use crate::server::ConnInfo;
-use crate::store::{CwmpDevice, InformWrite, Table, Val};
+use crate::store::{CwmpDevice, InformWrite, ParamWrite, Table, Val};
 use crate::time::now_micros;
 
 /// The RPC methods the ACS implements (answer to a CPE's GetRPCMethods).
@@ -32,7 +32,13 @@ const ACS_METHODS: [&str; 5] = [
 ];
 
 pub fn router(acs: Arc<Acs>) -> Router {
-    Router::new().fallback(handle).with_state(acs)
+    Router::new()
+        .route(
+            "/firmware/{*rest}",
+            axum::routing::get(super::downloads::serve),
+        )
+        .fallback(handle)
+        .with_state(acs)
 }
 
 fn xml(env: &Envelope) -> Response {
@@ -128,6 +134,19 @@ async fn handle(State(acs): State<Arc<Acs>>, req: Request) -> Response {
     }
     let (parts, body) = req.into_parts();
     let ip = conn.peer.ip();
+    let acs_base = match &acs.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+                .map(str::to_string)
+                .unwrap_or_else(|| conn.local.to_string());
+            format!("{}://{host}", if conn.tls { "https" } else { "http" })
+        }
+    };
     let cookie = cookie_of(&parts.headers);
     let authorization = parts
         .headers
@@ -170,7 +189,17 @@ async fn handle(State(acs): State<Arc<Acs>>, req: Request) -> Response {
             let Ok(Body::Inform(inform)) = p.body else {
                 unreachable!()
             };
-            inform_session(&acs, conn, authorization.as_deref(), p.ns, p.header, inform).await
+            inform_session(
+                &acs,
+                conn,
+                authorization.as_deref(),
+                p.ns,
+                p.header,
+                inform,
+                acs_base,
+                &bytes,
+            )
+            .await
         }
         None => match found {
             Some((s, by_ip)) => {
@@ -179,6 +208,7 @@ async fn handle(State(acs): State<Arc<Acs>>, req: Request) -> Response {
                     return end_session();
                 }
                 let mut s = s.lock().await;
+                s.record("->", b"(empty POST)");
                 next_request(&acs, &mut s).await
             }
             // Nothing to continue: end politely.
@@ -193,19 +223,22 @@ async fn handle(State(acs): State<Arc<Acs>>, req: Request) -> Response {
                 return challenge(&acs, false, conn.tls);
             }
             let mut s = s.lock().await;
+            s.record("->", &bytes);
             s.hold_requests = p.header.hold_requests.unwrap_or(false);
-            match p.body {
-                Err(CodecError::Empty) => next_request(&acs, &mut s).await,
+            let reply = match p.body {
+                Err(CodecError::Empty) => return next_request(&acs, &mut s).await,
                 Err(e) => {
                     tracing::warn!(device = %s.label, error = %e, "CPE sent an RPC the ACS does not handle");
                     fault(s.ns, p.header.id, e.acs_fault_code(), &e.to_string())
                 }
                 Ok(body) if body.is_response() || body.is_fault() => {
                     on_response(&acs, &mut s, p.header.id, body).await;
-                    next_request(&acs, &mut s).await
+                    return next_request(&acs, &mut s).await;
                 }
-                Ok(body) => cpe_request(&mut s, p.header.id, body),
-            }
+                Ok(body) => cpe_request(&acs, &mut s, p.header.id, body).await,
+            };
+            record_reply(&mut s, &reply);
+            reply
         }
     }
 }
@@ -242,6 +275,7 @@ fn negotiate(supported: &str) -> Option<String> {
         .map(|(maj, min)| format!("{maj}.{min}"))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn inform_session(
     acs: &Acs,
     conn: ConnInfo,
@@ -249,6 +283,8 @@ async fn inform_session(
     ns: CwmpNs,
     header: Header,
     inform: Inform,
+    acs_base: String,
+    raw: &[u8],
 ) -> Response {
     let label = facts::unique_identifier(&inform);
     let principal = match acs.auth.authenticate(authorization, conn.tls).await {
@@ -281,8 +317,40 @@ async fn inform_session(
             Err(r) => return r,
         },
     };
+    if device.serial_number.is_none() && !serial.is_empty() {
+        // First contact of a device registered without a serial number: the serial must not be
+        // another device's.
+        match acs.store.cwmp_device_by_serial(&serial).await {
+            Ok(Some(other)) if other.id != device.id => {
+                tracing::warn!(device = %label, other_device = other.id, "serial number belongs to another device: refused");
+                return plain(
+                    StatusCode::FORBIDDEN,
+                    "DeviceId belongs to another device\n",
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(device = %label, error = %e, "device lookup failed");
+                return unavailable();
+            }
+        }
+    }
     let f = facts::from_params(&inform.parameters);
-    let mut write = facts::inform_write(&inform, &f, device.inform_params_hash.as_deref());
+    let codes: Vec<String> = inform
+        .events
+        .iter()
+        .map(|e| e.event_code.trim().to_string())
+        .collect();
+    let has = |c: &str| codes.iter().any(|e| e.eq_ignore_ascii_case(c));
+    let bootstrap = has("0 BOOTSTRAP");
+    let stored_hash = if bootstrap {
+        None
+    } else {
+        device.inform_params_hash.as_deref()
+    };
+    let mut write = facts::inform_write(&inform, &f, stored_hash);
+    write.bootstrap = bootstrap;
+    write.booted = has("1 BOOT") || has("M Reboot");
     write.device_id = device.id;
     write.cred_tag = device.cred_tag();
     write.now = now_micros();
@@ -312,13 +380,9 @@ async fn inform_session(
             return unavailable();
         }
     };
-    let events: Vec<&str> = inform
-        .events
-        .iter()
-        .map(|e| e.event_code.as_str())
-        .collect();
-    tracing::debug!(device = %label, device_id = fresh.id, ?events, "Inform");
-    let session = Session::new(fresh, label, ns, inform.events, f);
+    tracing::debug!(device = %label, device_id = fresh.id, events = ?codes, "Inform");
+    let mut session = Session::new(fresh, label, ns, codes, f, acs_base);
+    session.record("->", raw);
     let mut out_header = Header {
         id: header.id.clone(),
         ..Header::default()
@@ -335,17 +399,20 @@ async fn inform_session(
         session.id,
         if conn.tls { "; Secure" } else { "" }
     );
+    let mut r = xml(&Envelope::new(
+        ns,
+        out_header,
+        Body::InformResponse { max_envelopes: 1 },
+    ));
+    if let Some(t) = &mut session.transcript {
+        t.push("<- InformResponse".to_string());
+    }
     let (_, replaced) = acs.sessions.insert(session, conn.id, conn.peer.ip());
     if let Some(old) = replaced
         && let Ok(mut old) = old.try_lock()
     {
         old.ended = true;
     }
-    let mut r = xml(&Envelope::new(
-        ns,
-        out_header,
-        Body::InformResponse { max_envelopes: 1 },
-    ));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -441,10 +508,30 @@ async fn auto_register(
 }
 
 /// Answers a request the CPE makes inside its session.
-fn cpe_request(s: &mut Session, id: Option<String>, body: Body) -> Response {
+async fn cpe_request(acs: &Acs, s: &mut Session, id: Option<String>, body: Body) -> Response {
     let reply = match body {
         Body::TransferComplete(tc) => {
-            tracing::info!(device = %s.label, command_key = %tc.command_key, fault = ?tc.fault, "TransferComplete");
+            let fault = tc
+                .fault
+                .as_ref()
+                .map(|f| format!("{}: {}", f.code, f.string.trim()));
+            match acs
+                .store
+                .transfer_complete(s.device.id, &tc.command_key, fault.as_deref(), now_micros())
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(device = %s.label, command_key = %tc.command_key, fault = ?fault, "firmware download finished")
+                }
+                Ok(false) => {
+                    tracing::info!(device = %s.label, command_key = %tc.command_key, fault = ?fault, "TransferComplete for no pending download")
+                }
+                Err(e) => {
+                    // Not acknowledged: the CPE keeps it and sends it again.
+                    tracing::error!(device = %s.label, error = %e, "recording TransferComplete failed");
+                    return unavailable();
+                }
+            }
             Body::TransferCompleteResponse
         }
         Body::AutonomousTransferComplete(atc) => {
@@ -473,6 +560,34 @@ fn cpe_request(s: &mut Session, id: Option<String>, body: Body) -> Response {
     ))
 }
 
+fn record_reply(s: &mut Session, r: &Response) {
+    if s.transcript.is_some() {
+        let status = r.status();
+        s.record("<-", format!("HTTP {status}").as_bytes());
+    }
+}
+
+/// Loads what the planner needs, once per session, when the device may have work.
+async fn load_context(acs: &Acs, s: &mut Session) {
+    if s.context_loaded || !s.device.may_have_work() {
+        return;
+    }
+    s.context_loaded = true;
+    match acs.store.plan_data(s.device.id).await {
+        Ok(data) => s.context = Some(Context::from_data(data)),
+        Err(e) => {
+            tracing::warn!(device = %s.label, error = %e, "loading pending work failed; trying next session")
+        }
+    }
+}
+
+fn policy(acs: &Acs) -> Policy {
+    Policy {
+        confirm_window_us: acs.config.operation_timeout.as_micros() as i64,
+        sync_batch: acs.config.sync_batch,
+    }
+}
+
 /// Sends the planner's next request, or ends the session.
 async fn next_request(acs: &Acs, s: &mut Session) -> Response {
     if s.ended {
@@ -482,21 +597,150 @@ async fn next_request(acs: &Acs, s: &mut Session) -> Response {
         // An empty POST while a request is unanswered: the CPE dropped it; it stays to do.
         s.outstanding = None;
     }
-    match planner::next(s) {
+    load_context(acs, s).await;
+    let now = now_micros();
+    let (cr_user, cr_pass) = acs.keys.connection_request_credentials(s.device.id);
+    let firmware_url = s
+        .context
+        .as_ref()
+        .and_then(|c| c.firmware.as_ref())
+        .map(|img| {
+            let expires = now / 1_000_000 + acs.config.download_timeout.as_secs() as i64;
+            let name = format!("{}-{}.bin", img.name, img.version);
+            format!(
+                "{}{}",
+                s.acs_base,
+                acs.keys.download_path(s.device.id, img.id, expires, &name)
+            )
+        });
+    let planned = {
+        let view = SessionView {
+            device: &s.device,
+            facts: &s.facts,
+            events: &s.events,
+            attempted: &s.attempted,
+            hold_requests: s.hold_requests,
+            context: s.context.as_ref(),
+            now,
+            cr_credentials: Some((&cr_user, &cr_pass)),
+            firmware_url: firmware_url.as_deref(),
+            sync_unread: &s.sync_unread,
+            sync_started: s.sync_started,
+        };
+        planner::next(&view, &policy(acs))
+    };
+    match planned {
         Some((kind, body)) => {
+            // Recorded before sending: a CPE that acts and drops the connection is not asked
+            // again until the confirmation window has passed.
+            if let Some(item) = kind.item()
+                && !matches!(kind, RequestKind::SyncValues)
+            {
+                let key = match (&kind, &body) {
+                    (RequestKind::Download { command_key, .. }, _) => Some(command_key.as_str()),
+                    (_, Body::Reboot { command_key }) => Some(command_key.as_str()),
+                    _ => None,
+                };
+                if let Err(e) = acs.store.op_sent(s.device.id, item, key, now).await {
+                    tracing::warn!(device = %s.label, error = %e, "recording an operation failed; ending the session");
+                    return finish(acs, s).await;
+                }
+            }
+            tracing::debug!(device = %s.label, method = body.method_name(), ?kind, "ACS request");
+            s.attempted.push(kind.clone());
             let id = s.fresh_id();
             s.outstanding = Some(Outstanding {
                 cwmp_id: id.clone(),
                 kind,
             });
-            xml(&Envelope::new(s.ns, Header::with_id(id), body))
+            let env = Envelope::new(s.ns, Header::with_id(id), body);
+            let bytes = cwmp::to_vec_with(
+                &env,
+                &WriteOptions {
+                    ns_mode: NsMode::Wire,
+                },
+            );
+            s.record("<-", &bytes);
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/xml; charset=\"utf-8\""),
+                )],
+                bytes,
+            )
+                .into_response()
         }
-        None => {
-            s.ended = true;
-            acs.sessions.remove(&s.id);
-            end_session()
+        None => finish(acs, s).await,
+    }
+}
+
+/// Ends a session: the exact settings state is stored, a debug transcript kept.
+async fn finish(acs: &Acs, s: &mut Session) -> Response {
+    s.ended = true;
+    acs.sessions.remove(&s.id);
+    let now = now_micros();
+    if let Some(ctx) = &s.context {
+        let pending = ctx.pending_groups().any(|(g, _, _)| {
+            ctx.ops
+                .get(&format!("settings:{g}"))
+                .is_none_or(|o| !o.gave_up)
+        });
+        let changed = pending != s.device.settings_pending
+            || (!pending && s.device.last_configuration.is_none());
+        if changed
+            && let Err(e) = acs
+                .store
+                .set_settings_pending(s.device.id, pending, now)
+                .await
+        {
+            tracing::warn!(device = %s.label, error = %e, "storing the settings state failed");
         }
     }
+    if let Some(t) = s.transcript.take() {
+        let mut text = t.join("\n");
+        text.push_str("\n<- 204 (session end)");
+        tracing::info!(device = %s.label, device_id = s.device.id, transcript = %text, "debug: CWMP session");
+        if let Err(e) = acs
+            .store
+            .save_session_log(
+                s.device.id,
+                s.started,
+                now,
+                &text,
+                acs.config.keep_session_logs,
+            )
+            .await
+        {
+            tracing::warn!(device = %s.label, error = %e, "saving the session transcript failed");
+        }
+    }
+    end_session()
+}
+
+/// SetParameterValues faults that will not go away by retrying.
+fn permanent(f: &Fault) -> bool {
+    let codes: Vec<u32> = if f.set_parameter_values_faults.is_empty() {
+        vec![f.fault_code]
+    } else {
+        f.set_parameter_values_faults
+            .iter()
+            .map(|p| p.fault_code)
+            .collect()
+    };
+    codes.iter().all(|c| matches!(c, 9005..=9008))
+}
+
+fn fault_text(f: &Fault) -> String {
+    let mut t = format!("{} {}", f.fault_code, f.fault_string.trim());
+    for p in &f.set_parameter_values_faults {
+        t.push_str(&format!(
+            "; {}: {} {}",
+            p.parameter_name,
+            p.fault_code,
+            p.fault_string.trim()
+        ));
+    }
+    t
 }
 
 /// Handles the CPE's response (or fault) to the outstanding ACS request.
@@ -510,31 +754,177 @@ async fn on_response(acs: &Acs, s: &mut Session, id: Option<String>, body: Body)
     {
         tracing::warn!(device = %s.label, expected = %out.cwmp_id, got = %id, "cwmp:ID of the response does not match the request");
     }
-    s.attempted.push(out.kind.clone());
-    match (out.kind, body) {
+    let now = now_micros();
+    let dev = s.device.id;
+    let result = match (out.kind, body) {
         (RequestKind::Identity, Body::GetParameterValuesResponse(list)) => {
             let f = facts::from_params(&list);
             let mut write = InformWrite {
-                device_id: s.device.id,
+                device_id: dev,
                 cred_tag: s.cred_tag.clone(),
-                now: now_micros(),
+                now,
                 ..InformWrite::default()
             };
             facts::apply_facts(&mut write, &f, None);
             write.params_hash = None;
             match acs.writer.submit(write).await {
-                Ok(Some(fresh)) => s.device = fresh,
-                Ok(None) => s.ended = true,
-                Err(e) => {
-                    tracing::warn!(device = %s.label, error = %e, "recording parameter values failed")
+                Ok(Some(fresh)) => {
+                    s.device = fresh;
+                    Ok(())
                 }
+                Ok(None) => {
+                    s.ended = true;
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
             }
         }
+        (RequestKind::Set { item, hash, params }, Body::SetParameterValuesResponse { status }) => {
+            tracing::info!(device = %s.label, item = %item, status, "settings confirmed");
+            let r = acs
+                .store
+                .op_confirmed(dev, &item, &hash, &params, now)
+                .await
+                .map_err(|e| e.to_string());
+            if let Some(ctx) = &mut s.context {
+                let row = ctx.ops.entry(item.clone()).or_default();
+                row.confirmed_hash = Some(hash.clone());
+                row.gave_up = false;
+            }
+            if item == planner::ITEM_CR {
+                s.device.cr_configured = true;
+            }
+            if item == planner::ITEM_FREQUENCY {
+                let interval = params.first().and_then(|p| p.value.parse().ok());
+                let write = InformWrite {
+                    device_id: dev,
+                    cred_tag: s.cred_tag.clone(),
+                    now,
+                    periodic_inform_interval: interval,
+                    ..InformWrite::default()
+                };
+                if let Ok(Some(fresh)) = acs.writer.submit(write).await {
+                    s.device = fresh;
+                }
+            }
+            r
+        }
+        (RequestKind::SyncNames, Body::GetParameterNamesResponse(list)) => {
+            s.sync_started = true;
+            for p in &list {
+                if !p.name.ends_with('.') {
+                    s.sync_unread.push(p.name.clone());
+                }
+                s.sync_writable.insert(p.name.clone(), p.writable);
+            }
+            tracing::info!(device = %s.label, names = list.len(), "sync: parameter names discovered");
+            if s.sync_unread.is_empty() {
+                finish_sync(acs, s, now).await
+            } else {
+                Ok(())
+            }
+        }
+        (RequestKind::SyncValues, Body::GetParameterValuesResponse(list)) => {
+            let n = acs.config.sync_batch.max(1).min(s.sync_unread.len());
+            s.sync_unread.drain(..n);
+            for p in list {
+                let writable = s.sync_writable.get(&p.name).copied();
+                s.sync_values.push(ParamWrite {
+                    name: p.name,
+                    value: p.value,
+                    xsd_type: p.xsd_type,
+                    writable,
+                });
+            }
+            if s.sync_unread.is_empty() {
+                finish_sync(acs, s, now).await
+            } else {
+                Ok(())
+            }
+        }
+        (RequestKind::Download { .. }, Body::DownloadResponse { status: 0, .. }) => {
+            // Completed already: no TransferComplete will follow.
+            acs.store
+                .op_done(dev, planner::ITEM_FIRMWARE, now)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        (RequestKind::Download { command_key, .. }, Body::DownloadResponse { .. }) => {
+            tracing::info!(device = %s.label, command_key = %command_key, "download accepted; waiting for TransferComplete");
+            Ok(())
+        }
+        (RequestKind::FactoryReset, Body::FactoryResetResponse) => {
+            tracing::info!(device = %s.label, "factory reset accepted; done at the next 0 BOOTSTRAP");
+            Ok(())
+        }
+        (RequestKind::Reboot, Body::RebootResponse) => {
+            tracing::info!(device = %s.label, "reboot accepted; done when the CPE comes back");
+            Ok(())
+        }
         (kind, Body::Fault(f)) => {
-            tracing::info!(device = %s.label, ?kind, code = f.fault_code, fault = %f.fault_string, "CPE fault");
+            let text = fault_text(&f);
+            tracing::info!(device = %s.label, ?kind, fault = %text, "CPE fault");
+            if matches!(kind, RequestKind::SyncNames | RequestKind::SyncValues) {
+                s.sync_started = false;
+                s.sync_unread.clear();
+            }
+            match kind.item() {
+                Some(item) => {
+                    let attempts = s
+                        .context
+                        .as_ref()
+                        .and_then(|c| c.ops.get(item))
+                        .map(|o| o.attempts)
+                        .unwrap_or(0)
+                        + 1;
+                    let give_up = matches!(kind, RequestKind::Download { .. })
+                        || (matches!(kind, RequestKind::Set { .. }) && permanent(&f));
+                    let backoff = acs.config.retry_backoff.as_micros() as i64;
+                    let delay = backoff
+                        .saturating_mul(1 << attempts.clamp(1, 16).saturating_sub(1))
+                        .min(3_600_000_000);
+                    let next = (!give_up).then_some(now + delay);
+                    let text = if give_up {
+                        format!("{text} (not retried: fix the request)")
+                    } else {
+                        text
+                    };
+                    let r = acs
+                        .store
+                        .op_fault(dev, item, &text, next, give_up)
+                        .await
+                        .map_err(|e| e.to_string());
+                    if let Some(ctx) = &mut s.context {
+                        let row = ctx.ops.entry(item.to_string()).or_default();
+                        row.gave_up = give_up;
+                        row.next_attempt = next;
+                        row.attempts = attempts;
+                    }
+                    r
+                }
+                None => Ok(()),
+            }
         }
         (kind, other) => {
             tracing::warn!(device = %s.label, ?kind, method = other.method_name(), "unexpected response");
+            Ok(())
         }
+    };
+    if let Err(e) = result {
+        tracing::warn!(device = %s.label, error = %e, "recording an outcome failed; it will be redone");
     }
+}
+
+async fn finish_sync(acs: &Acs, s: &mut Session, now: i64) -> Result<(), String> {
+    s.sync_started = false;
+    let values = std::mem::take(&mut s.sync_values);
+    tracing::info!(device = %s.label, values = values.len(), "sync: parameter tree stored");
+    acs.store
+        .store_tree(s.device.id, &values, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    acs.store
+        .op_done(s.device.id, planner::ITEM_SYNC, now)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -1,13 +1,17 @@
-//! The ACS side: the CWMP endpoint CPEs talk to, its sessions, and the background jobs that keep
-//! the inventory's view of devices true.
+//! The ACS side: the CWMP endpoint CPEs talk to, its sessions, the operations it carries out,
+//! and the background jobs that keep the inventory's view of devices true.
 
 pub mod auth;
+pub mod connreq;
+pub mod downloads;
 pub mod endpoint;
 pub mod facts;
+pub mod keys;
 pub mod planner;
 pub mod session;
 pub mod writer;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +21,8 @@ use crate::digest::{DigestServer, StoredCredentials};
 use crate::store::DynStore;
 
 use auth::CpeAuth;
+use connreq::ConnectionRequester;
+use keys::Keys;
 use session::SessionTable;
 use writer::WriteQueue;
 
@@ -24,8 +30,8 @@ use writer::WriteQueue;
 #[derive(Debug, Clone)]
 pub struct CwmpConfig {
     pub realm: String,
-    /// Signs Digest nonces; instances behind one load balancer must share it.
-    pub nonce_secret: [u8; 32],
+    /// Signs Digest nonces; default: a key shared by every instance through the database.
+    pub nonce_secret: Option<[u8; 32]>,
     pub allow_basic_http: bool,
     pub session_timeout: Duration,
     pub max_body_bytes: usize,
@@ -38,15 +44,30 @@ pub struct CwmpConfig {
     pub sweep_interval: Duration,
     pub default_inform_interval_s: i64,
     pub down_after_intervals: i64,
-    /// Connection requests go only to addresses in these networks.
+    /// Connection requests go only to addresses in these networks (empty: anywhere).
     pub connection_request_allow: Vec<IpNet>,
+    pub connection_request_timeout: Duration,
+    /// A device is not woken twice within this.
+    pub connection_request_interval: Duration,
+    /// First retry delay after a fault; doubles per attempt, capped at an hour.
+    pub retry_backoff: Duration,
+    /// How long a sent reboot or factory reset waits for the CPE to come back before resending.
+    pub operation_timeout: Duration,
+    /// How long a sent Download waits for its TransferComplete before it counts as failed.
+    pub download_timeout: Duration,
+    pub sync_batch: usize,
+    /// Base URL CPEs reach the CWMP listener at (for firmware URLs); default: the Host they used.
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// Transcripts kept per device in debug mode.
+    pub keep_session_logs: i64,
 }
 
 impl Default for CwmpConfig {
     fn default() -> Self {
         CwmpConfig {
             realm: "ferroacs".into(),
-            nonce_secret: DigestServer::generate_secret(),
+            nonce_secret: None,
             allow_basic_http: false,
             session_timeout: Duration::from_secs(30),
             max_body_bytes: 4 << 20,
@@ -59,6 +80,15 @@ impl Default for CwmpConfig {
             default_inform_interval_s: 86_400,
             down_after_intervals: 3,
             connection_request_allow: Vec::new(),
+            connection_request_timeout: Duration::from_secs(5),
+            connection_request_interval: Duration::from_secs(10),
+            retry_backoff: Duration::from_secs(60),
+            operation_timeout: Duration::from_secs(300),
+            download_timeout: Duration::from_secs(3600),
+            sync_batch: 100,
+            public_url: None,
+            data_dir: PathBuf::from("data"),
+            keep_session_logs: 10,
         }
     }
 }
@@ -70,12 +100,17 @@ pub struct Acs {
     pub auth: CpeAuth,
     pub sessions: SessionTable,
     pub writer: WriteQueue,
+    pub keys: Keys,
+    pub connreq: Arc<ConnectionRequester>,
 }
 
 impl Acs {
-    /// Builds the ACS and starts its background tasks (writers, session reaper, status sweeper).
-    pub fn start(store: DynStore, config: CwmpConfig) -> Arc<Acs> {
-        let digest = DigestServer::new(config.realm.clone(), config.nonce_secret);
+    /// Builds the ACS and starts its background tasks (writers, session reaper, sweeper).
+    pub fn start(store: DynStore, config: CwmpConfig, keys: Keys) -> Arc<Acs> {
+        let digest = DigestServer::new(
+            config.realm.clone(),
+            config.nonce_secret.unwrap_or(keys.nonce),
+        );
         let bootstrap = config
             .bootstrap
             .as_ref()
@@ -88,12 +123,21 @@ impl Acs {
             config.auth_cache_ttl,
         );
         let writer = WriteQueue::start(store.clone(), config.writers, config.write_batch);
+        let connreq = Arc::new(ConnectionRequester::new(
+            store.clone(),
+            keys.clone(),
+            config.connection_request_allow.clone(),
+            config.connection_request_timeout,
+            config.connection_request_interval,
+        ));
         let acs = Arc::new(Acs {
             store,
             config,
             auth,
             sessions: SessionTable::default(),
             writer,
+            keys,
+            connreq,
         });
         let weak = Arc::downgrade(&acs);
         tokio::spawn(async move {
@@ -108,13 +152,9 @@ impl Acs {
             }
         });
         let weak = Arc::downgrade(&acs);
+        let every = acs.config.sweep_interval.max(Duration::from_millis(100));
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(
-                weak.upgrade()
-                    .map(|a| a.config.sweep_interval)
-                    .unwrap_or_default()
-                    .max(Duration::from_millis(100)),
-            );
+            let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
                 let Some(acs) = weak.upgrade() else { return };
@@ -124,7 +164,8 @@ impl Acs {
         acs
     }
 
-    /// Marks Down the devices that stopped informing, in bounded batches.
+    /// Marks Down the devices that stopped informing and fails downloads never confirmed.
+    /// Each statement is conditional, so instances sweeping together change each row once.
     pub async fn sweep(&self) -> u64 {
         let mut total = 0;
         loop {
@@ -153,6 +194,19 @@ impl Acs {
         }
         if total > 0 {
             tracing::info!(devices = total, "marked Down after missing their Informs");
+        }
+        let timeout = self.config.download_timeout.as_micros() as i64;
+        match self
+            .store
+            .expire_downloads(crate::time::now_micros(), timeout)
+            .await
+        {
+            Ok(n) if n > 0 => tracing::warn!(
+                devices = n,
+                "firmware downloads never confirmed: recorded as failed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "download expiry failed"),
+            _ => {}
         }
         total
     }

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 
 use super::facts::Facts;
-use super::planner::RequestKind;
-use crate::cwmp::{CwmpNs, EventStruct};
-use crate::store::CwmpDevice;
+use super::planner::{Context, RequestKind};
+use crate::cwmp::CwmpNs;
+use crate::store::{CwmpDevice, ParamWrite};
 
 pub const COOKIE: &str = "ferroacs_session";
 
@@ -30,13 +30,26 @@ pub struct Session {
     pub label: String,
     pub cred_tag: String,
     pub ns: CwmpNs,
-    pub events: Vec<EventStruct>,
+    pub events: Vec<String>,
     pub facts: Facts,
     pub outstanding: Option<Outstanding>,
-    /// What this session already asked (and got an answer or a fault for).
+    /// What this session already asked (answered or not).
     pub attempted: Vec<RequestKind>,
     /// The CPE asked the ACS not to send requests (HoldRequests).
     pub hold_requests: bool,
+    /// The planner's view of settings and operations, loaded when there may be work.
+    pub context: Option<Context>,
+    pub context_loaded: bool,
+    /// A sync in progress: names still to read, values read so far.
+    pub sync_started: bool,
+    pub sync_unread: Vec<String>,
+    pub sync_writable: HashMap<String, bool>,
+    pub sync_values: Vec<ParamWrite>,
+    /// Scheme and authority the CPE reached the ACS at (for the URLs it is given).
+    pub acs_base: String,
+    /// The SOAP exchanges, kept for devices in debug mode.
+    pub transcript: Option<Vec<String>>,
+    pub started: i64,
     next_id: u32,
     pub last_seen: Instant,
     pub ended: bool,
@@ -47,14 +60,16 @@ impl Session {
         device: CwmpDevice,
         label: String,
         ns: CwmpNs,
-        events: Vec<EventStruct>,
+        events: Vec<String>,
         facts: Facts,
+        acs_base: String,
     ) -> Session {
         let mut raw = [0u8; 16];
         rand::rng().fill_bytes(&mut raw);
         Session {
             id: hex::encode(raw),
             cred_tag: device.cred_tag(),
+            transcript: device.debug.then(Vec::new),
             device,
             label,
             ns,
@@ -63,6 +78,14 @@ impl Session {
             outstanding: None,
             attempted: Vec::new(),
             hold_requests: false,
+            context: None,
+            context_loaded: false,
+            sync_started: false,
+            sync_unread: Vec::new(),
+            sync_writable: HashMap::new(),
+            sync_values: Vec::new(),
+            acs_base,
+            started: crate::time::now_micros(),
             next_id: 0,
             last_seen: Instant::now(),
             ended: false,
@@ -78,7 +101,14 @@ impl Session {
     pub fn has_event(&self, code: &str) -> bool {
         self.events
             .iter()
-            .any(|e| e.event_code.trim().eq_ignore_ascii_case(code))
+            .any(|e| e.trim().eq_ignore_ascii_case(code))
+    }
+
+    /// Keeps a SOAP exchange for debug mode.
+    pub fn record(&mut self, direction: &str, bytes: &[u8]) {
+        if let Some(t) = &mut self.transcript {
+            t.push(format!("{direction} {}", String::from_utf8_lossy(bytes)));
+        }
     }
 }
 

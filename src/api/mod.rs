@@ -17,6 +17,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::acs::connreq::ConnectionRequester;
 use crate::error::ApiError;
 use crate::store::{DynStore, StoreError};
 
@@ -62,6 +63,9 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub store: DynStore,
     pub config: Arc<ApiConfig>,
+    /// Wakes CPEs when work becomes pending, probes liveness (absent without a CWMP side).
+    pub connreq: Option<Arc<ConnectionRequester>>,
+    pub probe_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -69,6 +73,8 @@ impl AppState {
         AppState {
             store,
             config: Arc::new(config),
+            connreq: None,
+            probe_timeout: std::time::Duration::from_secs(2),
         }
     }
 

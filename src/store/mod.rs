@@ -175,32 +175,79 @@ pub trait Store: Send + Sync + 'static {
 
     /// Progress rows of the given devices' pending items.
     async fn ops_for(&self, device_ids: &[i64]) -> Result<Vec<OpRow>>;
-    async fn plan_data(&self, device_id: i64, names: &[String]) -> Result<PlanData>;
+    async fn plan_data(&self, device_id: i64) -> Result<PlanData>;
     /// Records that an item's request is being sent (attempt counted, command key kept).
-    async fn op_sent(&self, device_id: i64, item: &str, command_key: Option<&str>, now: i64) -> Result<()>;
+    async fn op_sent(
+        &self,
+        device_id: i64,
+        item: &str,
+        command_key: Option<&str>,
+        now: i64,
+    ) -> Result<()>;
     /// Records a fault; `next_attempt` None with `gave_up` stops retrying.
-    async fn op_fault(&self, device_id: i64, item: &str, fault: &str, next_attempt: Option<i64>, gave_up: bool) -> Result<()>;
+    async fn op_fault(
+        &self,
+        device_id: i64,
+        item: &str,
+        fault: &str,
+        next_attempt: Option<i64>,
+        gave_up: bool,
+    ) -> Result<()>;
     /// A settings-like item confirmed by the CPE: remembers the hash and the values set.
-    async fn op_confirmed(&self, device_id: i64, item: &str, hash: &str, params: &[ParamWrite], now: i64) -> Result<()>;
+    async fn op_confirmed(
+        &self,
+        device_id: i64,
+        item: &str,
+        hash: &str,
+        params: &[ParamWrite],
+        now: i64,
+    ) -> Result<()>;
     /// An operation finished: its row goes and the device's flag clears.
     async fn op_done(&self, device_id: i64, item: &str, now: i64) -> Result<()>;
     /// Closes the firmware download with this command key; false when none matches.
-    async fn transfer_complete(&self, device_id: i64, command_key: &str, fault: Option<&str>, now: i64) -> Result<bool>;
+    async fn transfer_complete(
+        &self,
+        device_id: i64,
+        command_key: &str,
+        fault: Option<&str>,
+        now: i64,
+    ) -> Result<bool>;
     /// Records downloads never confirmed within `timeout_us` as failed; returns how many.
     async fn expire_downloads(&self, now: i64, timeout_us: i64) -> Result<u64>;
-    async fn set_settings_pending(&self, device_id: i64, pending: bool) -> Result<()>;
+    /// Stores whether settings are pending; when none are, the device counts as configured
+    /// (its first configuration is done).
+    async fn set_settings_pending(&self, device_id: i64, pending: bool, now: i64) -> Result<()>;
     /// After a device type's settings changed: its devices may have something pending.
     async fn mark_type_settings_pending(&self, type_id: i64) -> Result<u64>;
     /// Stores a whole discovered tree (values not seen in it are dropped).
     async fn store_tree(&self, device_id: i64, params: &[ParamWrite], now: i64) -> Result<()>;
-    async fn save_session_log(&self, device_id: i64, started: i64, ended: i64, transcript: &str, keep: i64) -> Result<()>;
-    async fn list_session_logs(&self, device_id: i64, page: Page) -> Result<(i64, Vec<SessionLog>)>;
+    async fn save_session_log(
+        &self,
+        device_id: i64,
+        started: i64,
+        ended: i64,
+        transcript: &str,
+        keep: i64,
+    ) -> Result<()>;
+    async fn list_session_logs(&self, device_id: i64, page: Page)
+    -> Result<(i64, Vec<SessionLog>)>;
     /// A named secret shared by every instance, generated on first use.
     async fn secret(&self, name: &str, fresh: &str) -> Result<String>;
     /// Ids of the devices a filter selects in a scope (bulk operations), at most `limit`.
-    async fn device_ids(&self, filter: &DeviceFilter, scope: &Scope, limit: i64) -> Result<Vec<i64>>;
+    async fn device_ids(
+        &self,
+        filter: &DeviceFilter,
+        scope: &Scope,
+        limit: i64,
+    ) -> Result<Vec<i64>>;
     /// Connection-request bookkeeping; `up` also marks the device Up (it answered).
-    async fn record_connection_request(&self, device_id: i64, now: i64, result: &str, up: bool) -> Result<()>;
+    async fn record_connection_request(
+        &self,
+        device_id: i64,
+        now: i64,
+        result: &str,
+        up: bool,
+    ) -> Result<()>;
 
     async fn create_token(
         &self,

@@ -172,7 +172,8 @@ impl CwmpDevice {
             || self.factory_requested.is_some()
             || self.sync_requested.is_some()
             || self.firmware_image_is_pending
-            || (self.update_frequency.is_some() && self.update_frequency != self.periodic_inform_interval)
+            || (self.update_frequency.is_some()
+                && self.update_frequency != self.periodic_inform_interval)
     }
 
     /// Tag of the credentials a session authenticated against: a write made for that session
@@ -236,7 +237,7 @@ pub struct InformWrite {
     pub booted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamWrite {
     pub name: String,
     pub value: String,

@@ -175,7 +175,13 @@ impl Sql {
             }
             sql.push("(").arg(Val::Int(Some(*device))).push(", ");
             sql.arg(Val::Text(Some(p.name.clone()))).push(", ");
-            sql.arg(Val::Text(Some(p.value.clone()))).push(", ");
+            // Secrets are never stored; the group's confirmation hash records that they were set.
+            let value = if crate::settings::is_secret(&p.name) {
+                String::new()
+            } else {
+                p.value.clone()
+            };
+            sql.arg(Val::Text(Some(value))).push(", ");
             sql.arg(Val::Text(p.xsd_type.clone())).push(", ");
             match p.writable {
                 Some(b) => sql.arg(Val::Bool(b)),
@@ -642,7 +648,7 @@ macro_rules! sql_store {
                 Ok(Self::query_as(&sql).fetch_all(&self.pool).await?)
             }
 
-            async fn plan_data(&self, device_id: i64, names: &[String]) -> $crate::store::Result<$crate::store::PlanData> {
+            async fn plan_data(&self, device_id: i64) -> $crate::store::Result<$crate::store::PlanData> {
                 let mut conn = self.pool.acquire().await?;
                 let row: Option<(String, String, Option<i64>, bool)> = sqlx::query_as(
                     "SELECT t.settings, d.settings, d.firmware_image_id, d.firmware_image_is_pending \
@@ -662,6 +668,12 @@ macro_rules! sql_store {
                     (Some(id), true) => sqlx::query_as("SELECT * FROM firmware_images WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?,
                     _ => None,
                 };
+                // Types the device reported for the parameters its settings name.
+                let names: Vec<String> = $crate::settings::effective(&type_settings, &device_settings)
+                    .into_values()
+                    .flatten()
+                    .map(|s| s.name)
+                    .collect();
                 let mut reported_types = Vec::new();
                 for chunk in names.chunks(500) {
                     let mut sql = $crate::store::sql::Sql::new("SELECT name, xsd_type FROM device_parameters WHERE device_id = ");
@@ -813,12 +825,17 @@ macro_rules! sql_store {
                 Ok(done.rows_affected())
             }
 
-            async fn set_settings_pending(&self, device_id: i64, pending: bool) -> $crate::store::Result<()> {
-                sqlx::query("UPDATE devices SET settings_pending = $1 WHERE id = $2")
-                    .bind(pending)
-                    .bind(device_id)
-                    .execute(&self.pool)
-                    .await?;
+            async fn set_settings_pending(&self, device_id: i64, pending: bool, now: i64) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "UPDATE devices SET settings_pending = $1, \
+                     last_configuration = CASE WHEN $1 = FALSE AND last_configuration IS NULL THEN $3 ELSE last_configuration END \
+                     WHERE id = $2",
+                )
+                .bind(pending)
+                .bind(device_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 

@@ -1,0 +1,222 @@
+//! Connection requests: the ACS asks a CPE to open a session now (HTTP GET to its
+//! ConnectionRequestURL with Digest, using the credentials the ACS derives for it), and probes
+//! liveness the same way. Only addresses in the configured networks are contacted, and a device
+//! is not asked again within `min_interval`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use ipnet::IpNet;
+use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+
+use super::keys::Keys;
+use crate::digest::client_authorization;
+use crate::store::{DynStore, Scope};
+use crate::time::now_micros;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CrError {
+    #[error("no connection request URL known")]
+    NoUrl,
+    #[error("invalid connection request URL {0:?}")]
+    BadUrl(String),
+    #[error("{0} is outside the allowed connection-request networks")]
+    NotAllowed(IpAddr),
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("refused: HTTP {0}")]
+    Status(u16),
+}
+
+pub struct ConnectionRequester {
+    store: DynStore,
+    keys: Keys,
+    allow: Vec<IpNet>,
+    timeout: Duration,
+    min_interval: Duration,
+    recent: Mutex<HashMap<i64, Instant>>,
+}
+
+impl ConnectionRequester {
+    pub fn new(
+        store: DynStore,
+        keys: Keys,
+        allow: Vec<IpNet>,
+        timeout: Duration,
+        min_interval: Duration,
+    ) -> ConnectionRequester {
+        ConnectionRequester {
+            store,
+            keys,
+            allow,
+            timeout,
+            min_interval,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Where a URL points, if the allow-list lets the ACS go there.
+    async fn target(&self, url: &str) -> Result<(reqwest::Url, SocketAddr), CrError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| CrError::BadUrl(url.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(CrError::BadUrl(url.to_string()));
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| CrError::BadUrl(url.to_string()))?;
+        let port = parsed.port_or_known_default().unwrap_or(80);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let addr = match host.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| CrError::Unreachable(e.to_string()))?
+                .next()
+                .ok_or_else(|| CrError::Unreachable(format!("{host} does not resolve")))?,
+        };
+        if !self.allow.is_empty() && !self.allow.iter().any(|n| n.contains(&addr.ip())) {
+            return Err(CrError::NotAllowed(addr.ip()));
+        }
+        Ok((parsed, addr))
+    }
+
+    /// Sends one connection request and waits for the CPE's answer.
+    pub async fn request(
+        &self,
+        device_id: i64,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<(), CrError> {
+        let (parsed, addr) = self.target(url).await?;
+        let host = parsed.host_str().unwrap_or_default().to_string();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(&host, addr)
+            .build()
+            .map_err(|e| CrError::Unreachable(e.to_string()))?;
+        let unreachable = |e: reqwest::Error| {
+            CrError::Unreachable(if e.is_timeout() {
+                "timed out".into()
+            } else {
+                e.to_string()
+            })
+        };
+        let first = client
+            .get(parsed.clone())
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = first.status().as_u16();
+        if status != 401 {
+            return if matches!(status, 200 | 204) {
+                Ok(())
+            } else {
+                Err(CrError::Status(status))
+            };
+        }
+        let challenges: Vec<String> = first
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        let refs: Vec<&str> = challenges.iter().map(String::as_str).collect();
+        let (user, pass) = self.keys.connection_request_credentials(device_id);
+        let path = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
+        let auth = client_authorization(&refs, "GET", &path, &user, &pass, 1, None)
+            .map_err(|_| CrError::Status(401))?;
+        let second = client
+            .get(parsed)
+            .header(AUTHORIZATION, auth)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match second.status().as_u16() {
+            200 | 204 => Ok(()),
+            s => Err(CrError::Status(s)),
+        }
+    }
+
+    /// Asks a device with pending work to connect now, in the background; at most once per
+    /// `min_interval` per device, and the outcome is recorded on the device.
+    pub fn wake(self: &Arc<Self>, device_id: i64) {
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            if recent
+                .get(&device_id)
+                .is_some_and(|t| t.elapsed() < self.min_interval)
+            {
+                return;
+            }
+            if recent.len() > 100_000 {
+                let keep = self.min_interval;
+                recent.retain(|_, t| t.elapsed() < keep);
+            }
+            recent.insert(device_id, Instant::now());
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let device = match this.store.get_device(device_id, &Scope::All).await {
+                Ok(Some(d)) => d,
+                _ => return,
+            };
+            let Some(url) = device.connection_request_url else {
+                return;
+            };
+            let result = this.request(device_id, &url, this.timeout).await;
+            let text = match &result {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.to_string(),
+            };
+            tracing::info!(device_id, url = %url, result = %text, "connection request");
+            let _ = this
+                .store
+                .record_connection_request(device_id, now_micros(), &text, false)
+                .await;
+        });
+    }
+
+    /// Probes devices' liveness with connection requests (bounded parallelism and time);
+    /// a device that answers is marked Up. Returns the ids that answered.
+    pub async fn probe(
+        &self,
+        devices: Vec<(i64, Option<String>)>,
+        timeout: Duration,
+        parallel: usize,
+    ) -> Vec<i64> {
+        let results = futures_util::stream::iter(devices)
+            .map(|(id, url)| async move {
+                let result = match url {
+                    Some(u) => self.request(id, &u, timeout).await,
+                    None => Err(CrError::NoUrl),
+                };
+                let text = match &result {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                if !matches!(result, Err(CrError::NoUrl)) {
+                    let _ = self
+                        .store
+                        .record_connection_request(id, now_micros(), &text, result.is_ok())
+                        .await;
+                }
+                (id, result.is_ok())
+            })
+            .buffer_unordered(parallel.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        results
+            .into_iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(id, _)| id)
+            .collect()
+    }
+}
