@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use ferroacs::app;
 use ferroacs::config::ServeArgs;
 use ferroacs::cpe::{ClientOptions, CpeClient, SuccessResponder, run_session};
-use ferroacs::cwmp::{self, Body, CwmpNs, DeviceId, Envelope, EventStruct, Header, Inform, ParameterValue};
+use ferroacs::cwmp::{
+    self, Body, CwmpNs, DeviceId, Envelope, EventStruct, Header, Inform, ParameterValue,
+};
 use ferroacs::store::{Table, Val};
 
 fn arg(name: &str, default: u64) -> u64 {
@@ -27,15 +29,43 @@ fn arg(name: &str, default: u64) -> u64 {
 fn inform(i: u64) -> Vec<u8> {
     let r = "InternetGatewayDevice.";
     let params = vec![
-        ParameterValue::typed(format!("{r}DeviceSummary"), "InternetGatewayDevice:1.4[](Baseline:1)", "xsd:string"),
+        ParameterValue::typed(
+            format!("{r}DeviceSummary"),
+            "InternetGatewayDevice:1.4[](Baseline:1)",
+            "xsd:string",
+        ),
         ParameterValue::typed(format!("{r}DeviceInfo.SpecVersion"), "1.0", "xsd:string"),
-        ParameterValue::typed(format!("{r}DeviceInfo.HardwareVersion"), "HW-1", "xsd:string"),
-        ParameterValue::typed(format!("{r}DeviceInfo.SoftwareVersion"), "SW-1", "xsd:string"),
+        ParameterValue::typed(
+            format!("{r}DeviceInfo.HardwareVersion"),
+            "HW-1",
+            "xsd:string",
+        ),
+        ParameterValue::typed(
+            format!("{r}DeviceInfo.SoftwareVersion"),
+            "SW-1",
+            "xsd:string",
+        ),
         ParameterValue::typed(format!("{r}DeviceInfo.ProvisioningCode"), "", "xsd:string"),
-        ParameterValue::typed(format!("{r}ManagementServer.ConnectionRequestURL"), format!("http://127.0.0.1:9/{i}"), "xsd:string"),
-        ParameterValue::typed(format!("{r}ManagementServer.ParameterKey"), "", "xsd:string"),
-        ParameterValue::typed(format!("{r}ManagementServer.PeriodicInformInterval"), "300", "xsd:unsignedInt"),
-        ParameterValue::typed(format!("{r}WANDevice.1.WANConnectionDevice.1.WANIPConnection.1.ExternalIPAddress"), "127.0.0.1", "xsd:string"),
+        ParameterValue::typed(
+            format!("{r}ManagementServer.ConnectionRequestURL"),
+            format!("http://127.0.0.1:9/{i}"),
+            "xsd:string",
+        ),
+        ParameterValue::typed(
+            format!("{r}ManagementServer.ParameterKey"),
+            "",
+            "xsd:string",
+        ),
+        ParameterValue::typed(
+            format!("{r}ManagementServer.PeriodicInformInterval"),
+            "300",
+            "xsd:unsignedInt",
+        ),
+        ParameterValue::typed(
+            format!("{r}WANDevice.1.WANConnectionDevice.1.WANIPConnection.1.ExternalIPAddress"),
+            "127.0.0.1",
+            "xsd:string",
+        ),
     ];
     let inform = Inform {
         device_id: DeviceId {
@@ -50,7 +80,11 @@ fn inform(i: u64) -> Vec<u8> {
         retry_count: 0,
         parameters: params,
     };
-    cwmp::to_vec(&Envelope::new(CwmpNs::V1_0, Header::with_id(i.to_string()), Body::Inform(inform)))
+    cwmp::to_vec(&Envelope::new(
+        CwmpNs::V1_0,
+        Header::with_id(i.to_string()),
+        Body::Inform(inform),
+    ))
 }
 
 async fn run(label: &str, url: String, devices: u64, cpes: u64, seconds: u64) {
@@ -71,9 +105,25 @@ async fn run(label: &str, url: String, devices: u64, cpes: u64, seconds: u64) {
     .unwrap();
     let running = app::start(&args).await.unwrap();
     let store = running.store.clone();
-    let org = store.insert(Table::Organizations, &vec![("name", Val::Text(Some("o".into()))), ("created", Val::Int(Some(0)))]).await.unwrap();
+    let org = store
+        .insert(
+            Table::Organizations,
+            &vec![
+                ("name", Val::Text(Some("o".into()))),
+                ("created", Val::Int(Some(0))),
+            ],
+        )
+        .await
+        .unwrap();
     let ty = store
-        .insert(Table::DeviceTypes, &vec![("name", Val::Text(Some("t".into()))), ("short_name", Val::Text(Some("t".into()))), ("created", Val::Int(Some(0)))])
+        .insert(
+            Table::DeviceTypes,
+            &vec![
+                ("name", Val::Text(Some("t".into()))),
+                ("short_name", Val::Text(Some("t".into()))),
+                ("created", Val::Int(Some(0))),
+            ],
+        )
         .await
         .unwrap();
     let t0 = Instant::now();
@@ -110,7 +160,10 @@ async fn run(label: &str, url: String, devices: u64, cpes: u64, seconds: u64) {
             while !stop.load(Ordering::Relaxed) {
                 let dev = i % devices;
                 let c = clients.entry(dev).or_insert_with(|| {
-                    CpeClient::new(ClientOptions::new(base.clone()).credentials(&format!("cpe{dev}"), "pw")).unwrap()
+                    CpeClient::new(
+                        ClientOptions::new(base.clone()).credentials(&format!("cpe{dev}"), "pw"),
+                    )
+                    .unwrap()
                 });
                 let t = Instant::now();
                 match run_session(c, inform(dev), &mut SuccessResponder::default()).await {
@@ -155,17 +208,40 @@ fn main() {
     let devices = arg("--devices", 10_000);
     let cpes = arg("--cpes", 64);
     let seconds = arg("--seconds", 10);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        run("sqlite", format!("sqlite://{}", dir.path().join("s.db").display()), devices, cpes, seconds).await;
+        run(
+            "sqlite",
+            format!("sqlite://{}", dir.path().join("s.db").display()),
+            devices,
+            cpes,
+            seconds,
+        )
+        .await;
         if let Ok(pg) = std::env::var("FERROACS_BENCH_POSTGRES_URL") {
             let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
             let admin = sqlx::PgPool::connect(&pg).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&admin)
+                .await
+                .unwrap();
             let sep = if pg.contains('?') { '&' } else { '?' };
-            run("postgres", format!("{pg}{sep}options=-c%20search_path%3D{schema}"), devices, cpes, seconds).await;
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&admin).await.unwrap();
+            run(
+                "postgres",
+                format!("{pg}{sep}options=-c%20search_path%3D{schema}"),
+                devices,
+                cpes,
+                seconds,
+            )
+            .await;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&admin)
+                .await
+                .unwrap();
         }
     });
 }
