@@ -115,6 +115,16 @@ fn challenge_param(challenge: &str, name: &str) -> Option<String> {
 impl CpeClient {
     pub fn new(opts: ClientOptions) -> Result<CpeClient, ClientError> {
         crate::install_crypto_provider();
+        Ok(CpeClient {
+            http: Self::http_client(&opts)?,
+            opts,
+            cookie: None,
+            challenge: Vec::new(),
+            nc: 0,
+        })
+    }
+
+    fn http_client(opts: &ClientOptions) -> Result<reqwest::Client, ClientError> {
         let mut b = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
         if opts.new_connection_per_request {
             b = b.pool_max_idle_per_host(0);
@@ -124,13 +134,23 @@ impl CpeClient {
                 .map_err(|e| ClientError::Certificate(e.to_string()))?;
             b = b.add_root_certificate(cert);
         }
-        Ok(CpeClient {
-            opts,
-            http: b.build()?,
-            cookie: None,
-            challenge: Vec::new(),
-            nc: 0,
-        })
+        Ok(b.build()?)
+    }
+
+    /// Closes the TCP connection(s) and forgets the session and the last challenge, as a CPE
+    /// that crashes or reboots mid-session does. The next request opens a new connection.
+    pub fn drop_connection(&mut self) {
+        if let Ok(http) = Self::http_client(&self.opts) {
+            // Dropping the old client drops its pool, closing idle connections.
+            self.http = http;
+        }
+        self.cookie = None;
+        self.challenge.clear();
+        self.nc = 0;
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
     }
 
     /// Forgets the session (cookie) but keeps the last challenge, as a CPE does between sessions.
