@@ -148,40 +148,60 @@ impl ConnectionRequester {
     /// Asks a device with pending work to connect now, in the background; at most once per
     /// `min_interval` per device, and the outcome is recorded on the device.
     pub fn wake(self: &Arc<Self>, device_id: i64) {
+        self.wake_many(vec![device_id]);
+    }
+
+    fn due(&self, device_id: i64) -> bool {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent
+            .get(&device_id)
+            .is_some_and(|t| t.elapsed() < self.min_interval)
         {
-            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-            if recent
-                .get(&device_id)
-                .is_some_and(|t| t.elapsed() < self.min_interval)
-            {
-                return;
-            }
-            if recent.len() > 100_000 {
-                let keep = self.min_interval;
-                recent.retain(|_, t| t.elapsed() < keep);
-            }
-            recent.insert(device_id, Instant::now());
+            return false;
+        }
+        if recent.len() > 100_000 {
+            let keep = self.min_interval;
+            recent.retain(|_, t| t.elapsed() < keep);
+        }
+        recent.insert(device_id, Instant::now());
+        true
+    }
+
+    /// Wakes many devices in one background task, a bounded number at a time.
+    pub fn wake_many(self: &Arc<Self>, device_ids: Vec<i64>) {
+        let due: Vec<i64> = device_ids.into_iter().filter(|id| self.due(*id)).collect();
+        if due.is_empty() {
+            return;
         }
         let this = self.clone();
         tokio::spawn(async move {
-            let device = match this.store.get_device(device_id, &Scope::All).await {
-                Ok(Some(d)) => d,
-                _ => return,
-            };
-            let Some(url) = device.connection_request_url else {
-                return;
-            };
-            let result = this.request(device_id, &url, this.timeout).await;
-            let text = match &result {
-                Ok(()) => "ok".to_string(),
-                Err(e) => e.to_string(),
-            };
-            tracing::info!(device_id, url = %url, result = %text, "connection request");
-            let _ = this
-                .store
-                .record_connection_request(device_id, now_micros(), &text, false)
+            futures_util::stream::iter(due)
+                .for_each_concurrent(32, |id| {
+                    let this = this.clone();
+                    async move { this.wake_now(id).await }
+                })
                 .await;
         });
+    }
+
+    async fn wake_now(&self, device_id: i64) {
+        let device = match self.store.get_device(device_id, &Scope::All).await {
+            Ok(Some(d)) => d,
+            _ => return,
+        };
+        let Some(url) = device.connection_request_url else {
+            return;
+        };
+        let result = self.request(device_id, &url, self.timeout).await;
+        let text = match &result {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::info!(device_id, url = %url, result = %text, "connection request");
+        let _ = self
+            .store
+            .record_connection_request(device_id, now_micros(), &text, false)
+            .await;
     }
 
     /// Probes devices' liveness with connection requests (bounded parallelism and time);

@@ -92,6 +92,7 @@ impl Resource for DeviceTypes {
             "short_name": t.short_name,
             "manufacturer": t.manufacturer,
             "product_class": t.product_class,
+            "settings": serde_json::from_str::<Value>(&t.settings).unwrap_or_else(|_| json!({})),
             "created": format_micros(t.created),
         })
     }
@@ -133,8 +134,48 @@ impl Resource for DeviceTypes {
             "product_class",
             v.text("product_class", false, 255),
         );
+        if let Some(doc) = v.json_object("settings") {
+            let doc = doc.cloned().unwrap_or_default();
+            let problems = crate::settings::validate(&doc);
+            if problems.is_empty() {
+                values.push(("settings", Val::Text(Some(Value::Object(doc).to_string()))));
+            } else {
+                for p in problems {
+                    v.error("settings", p);
+                }
+            }
+        }
         v.finish()?;
         Ok(values)
+    }
+
+    /// New default settings make them pending on every device of the type: their retry state
+    /// starts afresh and the devices are woken up.
+    async fn after_write(
+        state: &AppState,
+        before: &DeviceType,
+        after: &DeviceType,
+    ) -> Result<(), ApiError> {
+        if before.settings == after.settings {
+            return Ok(());
+        }
+        state.store.mark_type_settings_pending(after.id).await?;
+        state
+            .store
+            .reset_settings_faults(None, Some(after.id))
+            .await?;
+        if let Some(cr) = &state.connreq {
+            let filter = crate::store::DeviceFilter {
+                type_id: Some(after.id),
+                ..Default::default()
+            };
+            let ids = state
+                .store
+                .device_ids(&filter, &Scope::All, 1_000_000)
+                .await?;
+            cr.wake_many(ids);
+        }
+        Ok(())
     }
 }
 

@@ -41,6 +41,15 @@ pub trait Resource: Send + Sync + 'static {
         current: Option<&Self::Row>,
         partial: bool,
     ) -> Result<Values, ApiError>;
+
+    /// Runs after a PUT/PATCH changed `before` into `after`.
+    async fn after_write(
+        _state: &AppState,
+        _before: &Self::Row,
+        _after: &Self::Row,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
 }
 
 async fn list<R: Resource>(
@@ -114,6 +123,7 @@ async fn write<R: Resource>(
     let row = R::get(&state, id, &caller.scope)
         .await?
         .ok_or(ApiError::NotFound)?;
+    R::after_write(&state, &current, &row).await?;
     Ok(Json(R::to_json(&row)).into_response())
 }
 

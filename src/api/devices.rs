@@ -5,12 +5,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::AppState;
 use super::catalog::{put_int, put_text};
 use super::crud::both_slashes;
+use super::device_view::DeviceOut;
 use super::extract::{Caller, Id, JsonObject, QueryPairs};
 use super::fields::{Validator, parse_bool};
 use super::pagination::{RequestUrl, page_body, page_of};
@@ -18,155 +18,8 @@ use crate::error::ApiError;
 use crate::store::{Device, DeviceFilter, Scope, StoreError, Table, Val, Values};
 use crate::time::{format_micros, now_micros, parse_iso_filter};
 
-/// One queued item of a device, in the order operations are carried out.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PendingItem {
-    pub name: &'static str,
-    pub since: String,
-    pub attempts: i64,
-    pub last_fault: Option<String>,
-}
-
-/// What is pending for a device, in delivery order (factory reset, firmware, settings, sync,
-/// reboot last); `initial` until the device was configured once.
-pub fn pending_items(d: &Device) -> Vec<PendingItem> {
-    let mut items = Vec::new();
-    let mut add = |name: &'static str, since: Option<i64>| {
-        if let Some(since) = since {
-            items.push(PendingItem {
-                name,
-                since: format_micros(since),
-                attempts: 0,
-                last_fault: None,
-            });
-        }
-    };
-    add(
-        "initial",
-        d.last_configuration.is_none().then_some(d.created),
-    );
-    add("factory_reset_requested", d.factory_requested);
-    add(
-        "firmware_upgrade_requested",
-        d.firmware_image_is_pending.then_some(d.last_change),
-    );
-    add("sync_requested", d.sync_requested);
-    add("reboot_requested", d.reboot_requested);
-    items
-}
-
-pub fn pending_settings(items: &[PendingItem]) -> String {
-    if items.is_empty() {
-        "none".to_string()
-    } else {
-        items.iter().map(|i| i.name).collect::<Vec<_>>().join(",")
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct PendingDetail {
-    pub items: Vec<PendingItem>,
-    pub last_fault: Option<String>,
-}
-
-/// A device as the API shows it; field order follows the seed's examples.
-#[derive(Debug, Serialize)]
-pub struct DeviceOut {
-    pub id: i64,
-    pub uuid: String,
-    pub name: String,
-    pub customer_id: Option<String>,
-    pub is_active: bool,
-    pub status: &'static str,
-    pub status_change: String,
-    #[serde(rename = "type")]
-    pub type_id: i64,
-    pub type_short_name: Option<String>,
-    pub software_version: Option<String>,
-    pub hardware_version: Option<String>,
-    pub manufacturer: Option<String>,
-    pub unique_identifier: Option<String>,
-    pub product_class: Option<String>,
-    pub serial_number: Option<String>,
-    pub serial_number_alt: Option<String>,
-    pub description: Option<String>,
-    pub organization_id: i64,
-    pub firmware_image: Option<i64>,
-    pub firmware_image_is_pending: bool,
-    pub location_name: Option<String>,
-    pub location: Option<i64>,
-    pub location_short_name: Option<String>,
-    pub latitude: Option<String>,
-    pub longitude: Option<String>,
-    pub username: Option<String>,
-    pub update_frequency: Option<i64>,
-    pub address: Option<String>,
-    pub last_connection: Option<String>,
-    pub last_configuration: Option<String>,
-    pub last_change: String,
-    pub created: String,
-    pub debug: bool,
-    pub reboot: bool,
-    pub sync: bool,
-    pub factory: bool,
-    pub pending_settings: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending: Option<PendingDetail>,
-}
-
-impl DeviceOut {
-    pub fn new(d: Device, with_pending: bool) -> DeviceOut {
-        let items = pending_items(&d);
-        let pending_settings = pending_settings(&items);
-        let pending = with_pending.then(|| PendingDetail {
-            items,
-            last_fault: d.last_fault.clone(),
-        });
-        DeviceOut {
-            id: d.id,
-            uuid: d.uuid,
-            name: d.name,
-            customer_id: d.customer_id,
-            is_active: d.is_active,
-            status: if d.status_up { "Up" } else { "Down" },
-            status_change: format_micros(d.status_change),
-            type_id: d.type_id,
-            type_short_name: d.type_short_name,
-            software_version: d.software_version,
-            hardware_version: d.hardware_version,
-            manufacturer: d.manufacturer,
-            unique_identifier: d.unique_identifier,
-            product_class: d.product_class,
-            serial_number: d.serial_number,
-            serial_number_alt: d.serial_number_alt,
-            description: d.description,
-            organization_id: d.organization_id,
-            firmware_image: d.firmware_image_id,
-            firmware_image_is_pending: d.firmware_image_is_pending,
-            location_name: d.location_name,
-            location: d.location_id,
-            location_short_name: d.location_short_name,
-            latitude: d.latitude,
-            longitude: d.longitude,
-            username: d.username,
-            update_frequency: d.update_frequency,
-            address: d.address,
-            last_connection: d.last_connection.map(format_micros),
-            last_configuration: d.last_configuration.map(format_micros),
-            last_change: format_micros(d.last_change),
-            created: format_micros(d.created),
-            debug: d.debug,
-            reboot: d.reboot_requested.is_some(),
-            sync: d.sync_requested.is_some(),
-            factory: d.factory_requested.is_some(),
-            pending_settings,
-            pending,
-        }
-    }
-}
-
 /// The list filters of the seed (plus `has_pending`), validated.
-fn filter_of(q: &QueryPairs, caller: &Caller) -> Result<DeviceFilter, ApiError> {
+pub(super) fn filter_of(q: &QueryPairs, caller: &Caller) -> Result<DeviceFilter, ApiError> {
     let status_up = match q.get("status") {
         None | Some("") => None,
         Some("0" | "false" | "False") => Some(false),
@@ -207,6 +60,42 @@ fn filter_of(q: &QueryPairs, caller: &Caller) -> Result<DeviceFilter, ApiError> 
     })
 }
 
+/// `update_status=true`: a bounded, parallel liveness probe (a connection request with a short
+/// timeout) of the given devices; those that answer are Up, the others are judged by their
+/// last Inform. Returns whether anything may have changed.
+async fn probe_status(state: &AppState, rows: &[Device]) -> Result<(), ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    let mut answered = Vec::new();
+    if let Some(cr) = &state.connreq {
+        let targets: Vec<(i64, Option<String>)> = rows
+            .iter()
+            .filter(|d| d.connection_request_url.is_some())
+            .map(|d| (d.id, d.connection_request_url.clone()))
+            .collect();
+        answered = cr.probe(targets, state.probe_timeout, 32).await;
+    }
+    let silent: Vec<i64> = ids
+        .into_iter()
+        .filter(|id| !answered.contains(id))
+        .collect();
+    state.refresh_status(&silent).await?;
+    Ok(())
+}
+
+/// Device rows with the progress of their pending items, as the API shows them.
+async fn present(
+    state: &AppState,
+    rows: Vec<Device>,
+    with_pending: bool,
+) -> Result<Vec<DeviceOut>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    let ops = state.store.ops_for(&ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| DeviceOut::new(d, &ops, with_pending))
+        .collect())
+}
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,19 +111,14 @@ async fn list(
         .list_devices(&filter, &caller.scope, page)
         .await?;
     if update_status {
-        let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
-        if state.refresh_status(&ids).await? > 0 {
-            // Statuses moved: the filter may now select other rows.
-            (count, rows) = state
-                .store
-                .list_devices(&filter, &caller.scope, page)
-                .await?;
-        }
+        probe_status(&state, &rows).await?;
+        // Statuses may have moved: the filter may now select other rows.
+        (count, rows) = state
+            .store
+            .list_devices(&filter, &caller.scope, page)
+            .await?;
     }
-    let results: Vec<DeviceOut> = rows
-        .into_iter()
-        .map(|d| DeviceOut::new(d, with_pending))
-        .collect();
+    let results = present(&state, rows, with_pending).await?;
     Ok(Json(page_body(&url, &q, page, count, results)).into_response())
 }
 
@@ -245,20 +129,29 @@ async fn retrieve(
     q: QueryPairs,
 ) -> Result<Response, ApiError> {
     let with_pending = q.flag("pending")?;
-    if q.flag("update_status")? {
-        state.refresh_status(&[id]).await?;
-    }
-    let device = state
+    let mut device = state
         .store
         .get_device(id, &caller.scope)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(DeviceOut::new(device, with_pending)).into_response())
+    if q.flag("update_status")? {
+        probe_status(&state, std::slice::from_ref(&device)).await?;
+        device = state
+            .store
+            .get_device(id, &caller.scope)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    }
+    let out = present(&state, vec![device], with_pending)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(out).into_response())
 }
 
 /// Validates a device body into the columns to write (`current` is the device a PUT/PATCH
 /// changes). Reference checks and credential hashing happen here, inside the caller's scope.
-async fn validate(
+pub(super) async fn validate(
     state: &AppState,
     caller: &Caller,
     body: &Map<String, Value>,
@@ -334,6 +227,21 @@ async fn validate(
     );
     if let Some(debug) = v.bool("debug", false) {
         values.push(("debug", Val::Bool(debug)));
+    }
+    match v.json_object("settings") {
+        Some(doc) => {
+            let doc = doc.cloned().unwrap_or_default();
+            let problems = crate::settings::validate(&doc);
+            if problems.is_empty() {
+                values.push(("settings", Val::Text(Some(Value::Object(doc).to_string()))));
+                values.push(("settings_pending", Val::Bool(true)));
+            } else {
+                for p in problems {
+                    v.error("settings", p);
+                }
+            }
+        }
+        None => {}
     }
     // Operation flags are commands: absent means "leave as is", even in a PUT.
     for (field, col) in [
@@ -435,6 +343,7 @@ async fn validate(
         };
         values.push(("firmware_image_id", Val::Int(fw)));
         values.push(("firmware_image_is_pending", Val::Bool(pending)));
+        values.push(("firmware_requested", Val::Int(pending.then_some(now))));
     }
 
     // Credentials are kept only as digests, which depend on the username: a new username needs
@@ -479,7 +388,7 @@ fn clear_credentials(values: &mut Values) {
 /// Maps a unique-constraint refusal to the seed's 409 (serial number) or DRF's 400. When
 /// both the serial number and the username collide, the database reports either: the serial
 /// number's 409 wins.
-async fn unique_error(
+pub(super) async fn unique_error(
     state: &AppState,
     e: StoreError,
     body: &Map<String, Value>,
@@ -535,7 +444,7 @@ async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(DeviceOut::new(device, false)),
+        Json(DeviceOut::new(device, &[], false)),
     )
         .into_response())
 }
@@ -569,7 +478,59 @@ async fn write(
         .get_device(id, &caller.scope)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(DeviceOut::new(device, false)).into_response())
+    after_write(&state, &current, &device, &body).await?;
+    let out = present(&state, vec![device], false)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(out).into_response())
+}
+
+/// What a write starts: a new or cancelled operation forgets the previous one's progress,
+/// changed settings are retried afresh, and a device with new work is woken up now.
+pub async fn after_write(
+    state: &AppState,
+    before: &Device,
+    after: &Device,
+    body: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    let id = after.id;
+    let mut wake = false;
+    for (item, was, is) in [
+        ("reboot", before.reboot_requested, after.reboot_requested),
+        (
+            "factory_reset",
+            before.factory_requested,
+            after.factory_requested,
+        ),
+        ("sync", before.sync_requested, after.sync_requested),
+    ] {
+        if was.is_none() != is.is_none() {
+            state.store.op_reset(id, item).await?;
+            wake |= is.is_some();
+        }
+    }
+    if body.contains_key("firmware_image") {
+        state.store.op_reset(id, "firmware").await?;
+        wake |= after.firmware_image_is_pending;
+    }
+    if before.update_frequency != after.update_frequency {
+        state.store.op_reset(id, "update_frequency").await?;
+        wake |= after.update_frequency.is_some()
+            && after.update_frequency != after.periodic_inform_interval;
+    }
+    if before.settings != after.settings {
+        state.store.reset_settings_faults(Some(id), None).await?;
+        wake |= crate::settings::effective(&after.type_settings, &after.settings)
+            != crate::settings::effective(&before.type_settings, &before.settings);
+    }
+    if wake
+        && after.is_active
+        && let Some(cr) = &state.connreq
+    {
+        cr.wake(id);
+    }
+    Ok(())
 }
 
 async fn replace(
@@ -648,7 +609,47 @@ async fn parameters(
     Ok(Json(page_body(&url, &q, page, count, results)).into_response())
 }
 
+/// `GET /api/v1/inventory_device/{id}/sessions/`: transcripts of the device's last sessions
+/// while it was in debug mode, newest first.
+async fn sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    url: RequestUrl,
+    q: QueryPairs,
+) -> Result<Response, ApiError> {
+    state
+        .store
+        .get_device(id, &caller.scope)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let page = page_of(&q, state.config.default_limit, state.config.max_limit);
+    let (count, rows) = state.store.list_session_logs(id, page).await?;
+    let results: Vec<Value> = rows
+        .into_iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id,
+                "started": format_micros(s.started),
+                "ended": format_micros(s.ended),
+                "transcript": s.transcript,
+            })
+        })
+        .collect();
+    Ok(Json(page_body(&url, &q, page, count, results)).into_response())
+}
+
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    let router = both_slashes(
+        router,
+        "/api/v1/inventory_device/bulk/",
+        axum::routing::post(super::bulk::bulk),
+    );
+    let router = both_slashes(
+        router,
+        "/api/v1/inventory_device/{id}/sessions/",
+        get(sessions),
+    );
     let router = both_slashes(
         router,
         "/api/v1/inventory_device/{id}/parameters/",

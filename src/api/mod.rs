@@ -1,7 +1,9 @@
 //! The inventory REST API (`/api/v1/...`): thin handlers over the store.
 
+pub mod bulk;
 pub mod catalog;
 pub mod crud;
+pub mod device_view;
 pub mod devices;
 pub mod extract;
 pub mod fields;

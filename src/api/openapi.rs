@@ -251,6 +251,8 @@ pub fn document() -> Value {
         ("reboot", s("boolean")),
         ("sync", s("boolean")),
         ("factory", s("boolean")),
+        ("settings", reference("Settings")),
+        ("effective_settings", reference("Settings")),
         (
             "pending_settings",
             json!({ "type": "string", "example": "wifi_config,port_forwarding" }),
@@ -290,20 +292,32 @@ pub fn document() -> Value {
         ("reboot", s("boolean")),
         ("sync", s("boolean")),
         ("factory", s("boolean")),
+        ("settings", reference("Settings")),
     ];
     let schemas = json!({
         "Detail": obj(&[("detail", s("string"))], &["detail"]),
         "ValidationError": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } },
-        "PendingItem": obj(&[("name", s("string")), ("since", ts(false)), ("attempts", s("integer")), ("last_fault", nullable("string"))], &["name", "since"]),
-        "PendingDetail": obj(&[("items", json!({ "type": "array", "items": reference("PendingItem") })), ("last_fault", nullable("string"))], &["items"]),
+        "PendingItem": obj(&[("name", s("string")), ("since", ts(false)), ("attempts", s("integer")), ("last_fault", nullable("string")), ("given_up", s("boolean")), ("next_attempt", ts(true)), ("sent", ts(true)), ("parameters", json!({ "type": "object", "additionalProperties": { "type": "string" } }))], &["name", "since", "attempts"]),
+        "PendingDetail": obj(&[("items", json!({ "type": "array", "items": reference("PendingItem") })), ("last_fault", nullable("string")), ("connection_request", json!({ "type": ["object", "null"], "properties": { "url": { "type": ["string", "null"] }, "last_attempt": { "type": ["string", "null"], "format": "date-time" }, "last_result": { "type": ["string", "null"] } } }))], &["items"]),
+        "Settings": {
+            "type": "object",
+            "description": "Setting groups: group name -> parameter path -> value (string, number, boolean) or {\"value\": v, \"type\": \"xsd:...\"}; null removes an inherited parameter or group. Secret values read back as ********.",
+            "additionalProperties": { "type": ["object", "null"], "additionalProperties": {} }
+        },
+        "Parameter": obj(&[("name", s("string")), ("value", s("string")), ("type", nullable("string")), ("writable", nullable("boolean")), ("updated", ts(false))], &["name", "value"]),
+        "ParameterPage": page_of("Parameter"),
+        "SessionLog": obj(&[("id", s("integer")), ("started", ts(false)), ("ended", ts(false)), ("transcript", s("string"))], &["id", "transcript"]),
+        "SessionLogPage": page_of("SessionLog"),
+        "BulkRequest": obj(&[("filter", json!({ "type": "object", "properties": { "type": { "type": "integer" }, "status": { "type": "string" }, "last_status_change_from": { "type": "string" }, "organization": { "type": "integer" }, "has_pending": { "type": "boolean" }, "ids": { "type": "array", "items": { "type": "integer" } } } })), ("update", json!({ "type": "object", "description": "Any of: reboot, sync, factory, debug, is_active, update_frequency, firmware_image, settings, description, customer_id, location, location_name" }))], &["filter", "update"]),
+        "BulkResult": obj(&[("matched", s("integer")), ("updated", s("integer")), ("failed", json!({ "type": "array", "items": { "type": "object" } }))], &["matched", "updated", "failed"]),
         "Device": obj(&device_props, &["id", "uuid", "name", "status", "type", "organization_id", "pending_settings"]),
         "DeviceWrite": obj(&device_write, &["name", "type", "organization_id"]),
         "DevicePage": page_of("Device"),
         "Organization": obj(&[("id", s("integer")), ("name", s("string")), ("created", ts(false))], &["id", "name"]),
         "OrganizationWrite": obj(&[("name", s("string"))], &["name"]),
         "OrganizationPage": page_of("Organization"),
-        "DeviceType": obj(&[("id", s("integer")), ("name", s("string")), ("short_name", s("string")), ("manufacturer", nullable("string")), ("product_class", nullable("string")), ("created", ts(false))], &["id", "name", "short_name"]),
-        "DeviceTypeWrite": obj(&[("name", s("string")), ("short_name", s("string")), ("manufacturer", nullable("string")), ("product_class", nullable("string"))], &["name", "short_name"]),
+        "DeviceType": obj(&[("id", s("integer")), ("name", s("string")), ("short_name", s("string")), ("manufacturer", nullable("string")), ("product_class", nullable("string")), ("settings", reference("Settings")), ("created", ts(false))], &["id", "name", "short_name"]),
+        "DeviceTypeWrite": obj(&[("name", s("string")), ("short_name", s("string")), ("manufacturer", nullable("string")), ("product_class", nullable("string")), ("settings", reference("Settings"))], &["name", "short_name"]),
         "DeviceTypePage": page_of("DeviceType"),
         "Location": obj(&[("id", s("integer")), ("name", s("string")), ("short_name", nullable("string")), ("latitude", nullable("string")), ("longitude", nullable("string")), ("organization_id", s("integer")), ("created", ts(false))], &["id", "name", "organization_id"]),
         "LocationWrite": obj(&[("name", s("string")), ("short_name", nullable("string")), ("latitude", json!({ "type": ["string", "number", "null"] })), ("longitude", json!({ "type": ["string", "number", "null"] })), ("organization_id", s("integer"))], &["name", "organization_id"]),
@@ -392,6 +406,53 @@ pub fn document() -> Value {
         item[m]["tags"] = json!(["Inventory Device"]);
     }
     paths.insert("/api/v1/inventory_device/{id}/".into(), item);
+    let mut params = vec![
+        id_param(),
+        query("prefix", s("string"), "Only names starting with this path"),
+    ];
+    params.extend(page_params());
+    let mut params_op = op(
+        "Parameter values the device reported",
+        params,
+        None,
+        (200, "Success", Some(reference("ParameterPage"))),
+        &[401, 404],
+    );
+    params_op["tags"] = json!(["Inventory Device"]);
+    paths.insert(
+        "/api/v1/inventory_device/{id}/parameters/".into(),
+        json!({ "get": params_op }),
+    );
+    let mut params = vec![id_param()];
+    params.extend(page_params());
+    let mut sessions_op = op(
+        "Transcripts of the device's last sessions in debug mode (newest first)",
+        params,
+        None,
+        (200, "Success", Some(reference("SessionLogPage"))),
+        &[401, 404],
+    );
+    sessions_op["tags"] = json!(["Inventory Device"]);
+    paths.insert(
+        "/api/v1/inventory_device/{id}/sessions/".into(),
+        json!({ "get": sessions_op }),
+    );
+    let mut bulk_op = op(
+        "Apply one partial update to every device a filter selects (in the token's scope)",
+        vec![],
+        Some(reference("BulkRequest")),
+        (
+            200,
+            "Applied; per-device refusals are listed in failed",
+            Some(reference("BulkResult")),
+        ),
+        &[400, 401, 403, 413, 415],
+    );
+    bulk_op["tags"] = json!(["Inventory Device"]);
+    paths.insert(
+        "/api/v1/inventory_device/bulk/".into(),
+        json!({ "post": bulk_op }),
+    );
 
     resource(
         &mut paths,

@@ -249,6 +249,18 @@ pub trait Store: Send + Sync + 'static {
         up: bool,
     ) -> Result<()>;
 
+    /// Forgets an item's progress (a new request, or a cancelled one).
+    async fn op_reset(&self, device_id: i64, item: &str) -> Result<()>;
+    /// Clears the fault state of setting groups (their desired values changed), for one device
+    /// or every device of a type.
+    async fn reset_settings_faults(
+        &self,
+        device_id: Option<i64>,
+        type_id: Option<i64>,
+    ) -> Result<()>;
+    /// Applies the same column values to many devices inside `scope`; returns how many changed.
+    async fn update_devices(&self, ids: &[i64], scope: &Scope, values: &Values) -> Result<u64>;
+
     async fn create_token(
         &self,
         name: &str,

@@ -926,6 +926,46 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn op_reset(&self, device_id: i64, item: &str) -> $crate::store::Result<()> {
+                sqlx::query("DELETE FROM device_ops WHERE device_id = $1 AND item = $2")
+                    .bind(device_id)
+                    .bind(item)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn reset_settings_faults(&self, device_id: Option<i64>, type_id: Option<i64>) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "UPDATE device_ops SET attempts = 0, last_fault = NULL, next_attempt = NULL, gave_up = FALSE \
+                     WHERE (item LIKE 'settings:%' OR item = 'update_frequency') AND (device_id = $1 OR device_id IN \
+                     (SELECT id FROM devices WHERE type_id = $2))",
+                )
+                .bind(device_id.unwrap_or(-1))
+                .bind(type_id.unwrap_or(-1))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn update_devices(&self, ids: &[i64], scope: &$crate::store::Scope, values: &$crate::store::Values) -> $crate::store::Result<u64> {
+                let mut total = 0;
+                let mut tx = self.pool.begin().await?;
+                for chunk in ids.chunks(1000) {
+                    let mut sql = $crate::store::sql::Sql::update("devices", 0, None, scope, values);
+                    // Sql::update ends with "WHERE id = $n": widen it to the chunk.
+                    let cut = sql.text.rfind(" WHERE id = ").unwrap_or(sql.text.len());
+                    sql.text.truncate(cut);
+                    sql.args.pop();
+                    sql.push(" WHERE ");
+                    sql.id_list("id", chunk);
+                    sql.scope("organization_id", scope);
+                    total += Self::query(&sql).execute(&mut *tx).await.map_err($crate::store::sql::classify)?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(total)
+            }
+
             async fn create_token(&self, name: &str, token_hash: &str, admin: bool, orgs: &[i64]) -> $crate::store::Result<i64> {
                 let mut tx = self.pool.begin().await?;
                 let (id,): (i64,) = sqlx::query_as(
