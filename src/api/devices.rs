@@ -228,20 +228,17 @@ pub(super) async fn validate(
     if let Some(debug) = v.bool("debug", false) {
         values.push(("debug", Val::Bool(debug)));
     }
-    match v.json_object("settings") {
-        Some(doc) => {
-            let doc = doc.cloned().unwrap_or_default();
-            let problems = crate::settings::validate(&doc);
-            if problems.is_empty() {
-                values.push(("settings", Val::Text(Some(Value::Object(doc).to_string()))));
-                values.push(("settings_pending", Val::Bool(true)));
-            } else {
-                for p in problems {
-                    v.error("settings", p);
-                }
+    if let Some(doc) = v.json_object("settings") {
+        let doc = doc.cloned().unwrap_or_default();
+        let problems = crate::settings::validate(&doc);
+        if problems.is_empty() {
+            values.push(("settings", Val::Text(Some(Value::Object(doc).to_string()))));
+            values.push(("settings_pending", Val::Bool(true)));
+        } else {
+            for p in problems {
+                v.error("settings", p);
             }
         }
-        None => {}
     }
     // Operation flags are commands: absent means "leave as is", even in a PUT.
     for (field, col) in [
