@@ -216,8 +216,11 @@ async fn handle(State(acs): State<Arc<Acs>>, req: Request) -> Response {
         },
         Some(p) => {
             let Some((s, by_ip)) = found else {
-                tracing::warn!(peer = %conn.peer, "CWMP message outside a session (expected an Inform)");
-                return fault(p.ns, p.header.id, 8003, "Start the session with an Inform");
+                // No session (never started, expired, or superseded by a newer one of the same
+                // device): ending it makes the CPE start over with an Inform; anything it wanted
+                // to report (a TransferComplete) it sends again then.
+                tracing::warn!(peer = %conn.peer, method = p.body.as_ref().map(|b| b.method_name()).unwrap_or("?"), "CWMP message outside a session: ending it");
+                return end_session();
             };
             if by_ip && !same_device(&acs, &s, authorization.as_deref(), conn.tls).await {
                 return challenge(&acs, false, conn.tls);
@@ -591,7 +594,12 @@ fn policy(acs: &Acs) -> Policy {
 /// Sends the planner's next request, or ends the session.
 async fn next_request(acs: &Acs, s: &mut Session) -> Response {
     if s.ended {
+        acs.sessions.remove(&s.id);
         return end_session();
+    }
+    if !acs.sessions.is_current(&s.id, s.device.id) {
+        tracing::info!(device = %s.label, "a newer session of the device started: ending this one");
+        return finish(acs, s).await;
     }
     if s.outstanding.is_some() {
         // An empty POST while a request is unanswered: the CPE dropped it; it stays to do.

@@ -148,10 +148,13 @@ impl SessionTable {
         let device_id = session.device.id;
         let session = Arc::new(tokio::sync::Mutex::new(session));
         let mut m = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        // The previous session of the device stays reachable (its CPE may still answer the
+        // request in flight, which is recorded), but it is no longer current: it sends nothing
+        // more and ends at its next message.
         let replaced = m
             .by_device
             .insert(device_id, id.clone())
-            .and_then(|old| Self::remove_locked(&mut m, &old));
+            .and_then(|old| m.by_id.get(&old).map(|e| e.session.clone()));
         m.by_conn.insert(conn, id.clone());
         m.by_id.insert(
             id,
@@ -175,6 +178,12 @@ impl SessionTable {
             m.by_device.remove(&e.device_id);
         }
         Some(e.session)
+    }
+
+    /// Whether `id` is the latest session of its device.
+    pub fn is_current(&self, id: &str, device_id: i64) -> bool {
+        let m = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        m.by_device.get(&device_id).is_some_and(|s| s == id)
     }
 
     pub fn remove(&self, id: &str) {

@@ -145,6 +145,7 @@ impl Resp {
 
 /// A running server with an admin token.
 pub struct TestApp {
+    pub args: ServeArgs,
     pub db: TestDb,
     pub running: Option<Running>,
     pub addr: SocketAddr,
@@ -179,6 +180,7 @@ impl TestApp {
             .await
             .expect("admin token");
         TestApp {
+            args,
             db,
             running: Some(running),
             addr,
@@ -305,6 +307,18 @@ impl TestApp {
             .await
             .expect(201)
             .body
+    }
+
+    /// Stops the server and starts a new one on the same database (ports change).
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let running = app::start(&self.args).await.expect("server restarts");
+        self.addr = running.api_addr;
+        self.cwmp_addr = running.cwmp_addr;
+        self.base = format!("http://{}", self.addr);
+        self.running = Some(running);
     }
 
     pub async fn stop(mut self) {
