@@ -70,8 +70,83 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Token(cmd) => token(cmd).await?,
         Command::Replay(args) => replay(args).await?,
+        Command::Simulate(args) => simulate(args).await?,
     }
     Ok(())
+}
+
+/// Runs a simulated CPE: first contact, then a session whenever one is due (a connection
+/// request, a reboot, a download) or the periodic interval elapsed; prints each session.
+async fn simulate(args: crate::config::SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use crate::cpe::datamodel::DataModel;
+    use crate::cpe::simulator::Simulator;
+    let model = match args.model.as_str() {
+        "tr098" => DataModel::builtin_tr098(),
+        "tr181" => DataModel::builtin_tr181(),
+        path => std::sync::Arc::new(DataModel::load_csv(path)?),
+    };
+    let mut b = Simulator::builder(model).serial(&args.serial).acs(
+        &args.url,
+        &args.username,
+        &args.password,
+    );
+    if args.model == "tr181" {
+        b = b.cwmp_ns(crate::cwmp::CwmpNs::V1_2);
+    }
+    if let Some(v) = &args.manufacturer {
+        b = b.manufacturer(v);
+    }
+    if let Some(v) = &args.oui {
+        b = b.oui(v);
+    }
+    if let Some(v) = &args.product_class {
+        b = b.product_class(v);
+    }
+    if let Some(v) = &args.software_version {
+        b = b.software_version(v);
+    }
+    let sim = b.keep_transcripts(4).build();
+    let cr = sim.start_connection_request_server().await?;
+    println!(
+        "simulated CPE {} -> {} (connection requests on http://{cr}/)",
+        sim.unique_identifier(),
+        args.url
+    );
+    let mut client = crate::cpe::CpeClient::new(sim.client_options())?;
+    let mut done = 0u64;
+    loop {
+        sim.complete_pending().await;
+        let log = sim.run_session(&mut client).await?;
+        done += 1;
+        println!(
+            "session {done}: events [{}] ACS asked: {}",
+            log.events().join(", "),
+            if log.methods().is_empty() {
+                "nothing".to_string()
+            } else {
+                log.methods().join(", ")
+            }
+        );
+        if args.sessions > 0 && done >= args.sessions {
+            return Ok(());
+        }
+        sim.complete_pending().await;
+        if sim.is_due() {
+            continue;
+        }
+        let interval = args.periodic.unwrap_or_else(|| {
+            sim.value(&format!(
+                "{}ManagementServer.PeriodicInformInterval",
+                sim.root()
+            ))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300)
+        });
+        tokio::select! {
+            _ = sim.wait_due(std::time::Duration::from_secs(interval.max(1))) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
 }
 
 /// Replays each file in turn, printing the transcripts; fails when any replay failed.

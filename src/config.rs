@@ -27,6 +27,8 @@ pub enum Command {
     Token(TokenCommand),
     /// Act as a CPE: replay captured Informs against an ACS and print what it asked.
     Replay(ReplayArgs),
+    /// Run a simulated CPE against an ACS (for trying ferroacs out, and for tests by hand).
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -287,4 +289,35 @@ pub enum ReplayAuth {
     DigestMd5,
     Rfc2069,
     Basic,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// The ACS's CWMP URL.
+    #[arg(long, default_value = "http://127.0.0.1:7547/")]
+    pub url: String,
+    #[arg(long)]
+    pub username: String,
+    #[arg(long, env = "FERROACS_SIMULATE_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    #[arg(long)]
+    pub serial: String,
+    /// `tr098`, `tr181`, or a GenieACS CSV export of a real device's parameter tree.
+    #[arg(long, default_value = "tr098")]
+    pub model: String,
+    #[arg(long)]
+    pub manufacturer: Option<String>,
+    #[arg(long)]
+    pub oui: Option<String>,
+    #[arg(long)]
+    pub product_class: Option<String>,
+    #[arg(long)]
+    pub software_version: Option<String>,
+    /// Seconds between periodic Informs (default: the tree's PeriodicInformInterval, as the ACS
+    /// sets it).
+    #[arg(long)]
+    pub periodic: Option<u64>,
+    /// Stop after this many sessions (0: run until interrupted).
+    #[arg(long, default_value_t = 0)]
+    pub sessions: u64,
 }
