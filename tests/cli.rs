@@ -39,6 +39,7 @@ fn create_token(db: &str, name: &str, extra: &[&str]) -> String {
 struct Server {
     child: Child,
     base: String,
+    cwmp: String,
 }
 
 impl Server {
@@ -68,14 +69,20 @@ impl Server {
                         .take_while(|c| !c.is_whitespace())
                         .collect();
                     if line.contains("inventory API listening") {
-                        let _ = tx.send(addr);
+                        let _ = tx.send((true, addr));
+                    } else if line.contains("CWMP endpoint listening") {
+                        let _ = tx.send((false, addr));
                     }
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server logged its address");
+        let (mut addr, mut cwmp) = (String::new(), String::new());
+        while addr.is_empty() || cwmp.is_empty() {
+            let (api, a) = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("server logged its addresses");
+            if api { addr = a } else { cwmp = a }
+        }
         let scheme = if extra.contains(&"--tls-cert") {
             "https"
         } else {
@@ -84,6 +91,7 @@ impl Server {
         Server {
             child,
             base: format!("{scheme}://{addr}"),
+            cwmp: format!("{scheme}://{cwmp}/"),
         }
     }
 
@@ -339,4 +347,109 @@ async fn serve_over_tls() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.pem"));
+}
+
+/// The README's walkthrough: a device onboarded through the API, then `ferroacs simulate` as
+/// its CPE; a reboot queued through the API is carried out and confirmed.
+#[tokio::test]
+async fn simulate_a_cpe_against_serve() {
+    ferroacs::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("f.db").display());
+    let token = create_token(&db, "admin", &["--admin"]);
+    let mut server = Server::start(&db, &["--connection-request-allow", "127.0.0.0/8"]);
+    let c = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        c.post(format!("{}/api/v1/{path}", server.base))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        post("organization/", json!({ "name": "Zequenze" }))
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        post(
+            "inventory_device_type/",
+            json!({ "name": "r", "short_name": "r" })
+        )
+        .await
+        .unwrap()
+        .status(),
+        201
+    );
+    let d: Value = post(
+        "inventory_device/",
+        json!({ "name": "Seattle", "type": 1, "organization_id": 1, "serial_number": "ZN2024001156",
+                "username": "device-seattle-001", "password": "SecurePassword123!", "reboot": true }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(d["pending_settings"], "initial,reboot_requested");
+    let out = bin()
+        .args([
+            "simulate",
+            "--url",
+            &server.cwmp,
+            "--username",
+            "device-seattle-001",
+            "--serial",
+            "ZN2024001156",
+            "--sessions",
+            "2",
+        ])
+        .env("FERROACS_SIMULATE_PASSWORD", "SecurePassword123!")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("session 1: events [0 BOOTSTRAP, 1 BOOT]") && stdout.contains("Reboot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("session 2: events [1 BOOT, M Reboot]"),
+        "{stdout}"
+    );
+    let d: Value = c
+        .get(format!("{}/api/v1/inventory_device/1/", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["status"], "Up");
+    assert_eq!(d["reboot"], false);
+    assert_eq!(d["pending_settings"], "none");
+    let bad = bin()
+        .args([
+            "simulate",
+            "--url",
+            &server.cwmp,
+            "--username",
+            "device-seattle-001",
+            "--password",
+            "wrong",
+            "--serial",
+            "ZN2024001156",
+            "--sessions",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(server.terminate().success());
 }
