@@ -880,7 +880,84 @@ async fn password_is_never_disclosed(b: Backend) {
     app.stop().await;
 }
 
+async fn bulk_create_registers_many(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (org, ty, _) = fixture(&app).await;
+    let dev = |i: usize| json!({ "name": format!("r{i}"), "type": ty, "organization_id": org, "serial_number": format!("BULK{i}"), "username": format!("u{i}"), "password": "pw" });
+    let r = app
+        .post(
+            "/api/v1/inventory_device/bulk_create/",
+            json!({ "devices": [dev(1), dev(2), dev(3)] }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r.body["created"], 3);
+    assert_eq!(r.body["ids"].as_array().unwrap().len(), 3);
+    let one = app
+        .get(&format!("/api/v1/inventory_device/{}/", r.body["ids"][1]))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(one["serial_number"], "BULK2");
+    assert_eq!(one["pending_settings"], "initial");
+    // A batch with a registered serial: 409 and nothing created; with skip_existing, skipped.
+    app.post(
+        "/api/v1/inventory_device/bulk_create/",
+        json!({ "devices": [dev(3), dev(4)] }),
+    )
+    .await
+    .expect(409);
+    assert_eq!(app.get("/api/v1/inventory_device/").await.body["count"], 3);
+    let r = app
+        .post(
+            "/api/v1/inventory_device/bulk_create/",
+            json!({ "devices": [dev(3), dev(4)], "skip_existing": true }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (r.body["created"].as_i64(), r.body["skipped"].as_i64()),
+        (Some(1), Some(1))
+    );
+    // Validation errors name the device; nothing is created.
+    let r = app
+        .post(
+            "/api/v1/inventory_device/bulk_create/",
+            json!({ "devices": [dev(5), { "name": "x" }] }),
+        )
+        .await
+        .expect(400);
+    assert!(r.body["devices[1]"].is_array(), "{}", r.text);
+    assert_eq!(app.get("/api/v1/inventory_device/").await.body["count"], 4);
+    app.post(
+        "/api/v1/inventory_device/bulk_create/",
+        json!({ "devices": [] }),
+    )
+    .await
+    .expect(400);
+    let many: Vec<Value> = (0..1001).map(|_| json!({})).collect();
+    app.post(
+        "/api/v1/inventory_device/bulk_create/",
+        json!({ "devices": many }),
+    )
+    .await
+    .expect(400);
+    // Outside a scoped token's organizations: 403.
+    let other = app.create_org("other").await;
+    let tok = app.scoped_token("s", &[other]).await;
+    app.send(
+        "POST",
+        "/api/v1/inventory_device/bulk_create/",
+        Some(&tok),
+        Some(json!({ "devices": [dev(9)] })),
+    )
+    .await
+    .expect(403);
+    app.stop().await;
+}
+
 both_backends!(
+    bulk_create_registers_many,
     create_as_in_seed,
     minimal_post_and_defaults,
     validation_errors,

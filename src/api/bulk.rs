@@ -187,3 +187,112 @@ pub async fn bulk(
     }
     Ok(Json(json!({ "matched": ids.len(), "updated": updated, "failed": failed })).into_response())
 }
+
+/// Most devices one bulk creation may carry.
+pub const MAX_CREATE: usize = 1000;
+
+/// `POST /api/v1/inventory_device/bulk_create/`: registers up to 1,000 devices at once (each
+/// validated like a POST, all created in one transaction or none). With `"skip_existing": true`
+/// devices whose serial number is already registered are skipped instead of failing the batch.
+pub async fn bulk_create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let devices = match body.get("devices") {
+        Some(Value::Array(d)) if !d.is_empty() && d.len() <= MAX_CREATE => d,
+        Some(Value::Array(d)) if d.is_empty() => {
+            return Err(ApiError::field("devices", "This list may not be empty."));
+        }
+        Some(Value::Array(_)) => {
+            return Err(ApiError::field(
+                "devices",
+                format!("Ensure this list has at most {MAX_CREATE} elements."),
+            ));
+        }
+        _ => return Err(ApiError::field("devices", "Expected a list of devices.")),
+    };
+    let skip_existing = matches!(body.get("skip_existing"), Some(Value::Bool(true)));
+    let serials: Vec<String> = devices
+        .iter()
+        .filter_map(|d| {
+            d.get("serial_number")
+                .and_then(Value::as_str)
+                .map(|s| s.trim().to_string())
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let existing = if skip_existing {
+        state.store.existing_serials(&serials).await?
+    } else {
+        Vec::new()
+    };
+    let mut rows = Vec::new();
+    let mut errors = Map::new();
+    let mut skipped = 0;
+    let now = crate::time::now_micros();
+    for (i, d) in devices.iter().enumerate() {
+        let Value::Object(obj) = d else {
+            errors.insert(
+                i.to_string(),
+                json!({ "non_field_errors": ["Expected a dictionary."] }),
+            );
+            continue;
+        };
+        if obj
+            .get("serial_number")
+            .and_then(Value::as_str)
+            .is_some_and(|s| existing.iter().any(|e| e == s.trim()))
+        {
+            skipped += 1;
+            continue;
+        }
+        match validate(&state, &caller, obj, None, false).await {
+            Ok(mut values) => {
+                values.push((
+                    "uuid",
+                    crate::store::Val::Text(Some(uuid::Uuid::new_v4().to_string())),
+                ));
+                values.push(("status_up", crate::store::Val::Bool(false)));
+                values.push(("status_change", crate::store::Val::Int(Some(now))));
+                values.push(("created", crate::store::Val::Int(Some(now))));
+                rows.push(values);
+            }
+            Err(ApiError::Validation(e)) => {
+                errors.insert(i.to_string(), json!(e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|(k, v)| (format!("devices[{k}]"), vec![v.to_string()]))
+                .collect(),
+        ));
+    }
+    let ids = match state.store.insert_many(Table::Devices, &rows).await {
+        Ok(ids) => ids,
+        Err(crate::store::StoreError::Unique { column })
+            if column == "serial_number"
+                || !state.store.existing_serials(&serials).await?.is_empty() =>
+        {
+            return Err(ApiError::Conflict("A device in the batch has a serial number that is already registered (or appears twice).".into()));
+        }
+        Err(crate::store::StoreError::Unique { column }) => {
+            return Err(ApiError::field(
+                "devices",
+                format!(
+                    "A device in the batch has a {column} that is already used (or appears twice)."
+                ),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "created": ids.len(), "skipped": skipped, "ids": ids })),
+    )
+        .into_response())
+}

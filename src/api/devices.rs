@@ -644,6 +644,11 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
     );
     let router = both_slashes(
         router,
+        "/api/v1/inventory_device/bulk_create/",
+        axum::routing::post(super::bulk::bulk_create),
+    );
+    let router = both_slashes(
+        router,
         "/api/v1/inventory_device/{id}/sessions/",
         get(sessions),
     );

@@ -453,6 +453,29 @@ pub fn document() -> Value {
         "/api/v1/inventory_device/bulk/".into(),
         json!({ "post": bulk_op }),
     );
+    let mut create_op = op(
+        "Register up to 1,000 devices at once (each validated like a POST; all or none)",
+        vec![],
+        Some(
+            json!({ "type": "object", "required": ["devices"], "properties": {
+            "devices": { "type": "array", "maxItems": 1000, "items": reference("DeviceWrite") },
+            "skip_existing": { "type": "boolean", "description": "Skip devices whose serial number is already registered" }
+        } }),
+        ),
+        (
+            201,
+            "Created",
+            Some(
+                json!({ "type": "object", "properties": { "created": { "type": "integer" }, "skipped": { "type": "integer" }, "ids": { "type": "array", "items": { "type": "integer" } } } }),
+            ),
+        ),
+        &[400, 401, 403, 409, 413, 415],
+    );
+    create_op["tags"] = json!(["Inventory Device"]);
+    paths.insert(
+        "/api/v1/inventory_device/bulk_create/".into(),
+        json!({ "post": create_op }),
+    );
 
     resource(
         &mut paths,

@@ -372,6 +372,38 @@ macro_rules! sql_store {
                 Ok(id)
             }
 
+            async fn insert_many(&self, table: $crate::store::Table, rows: &[$crate::store::Values]) -> $crate::store::Result<Vec<i64>> {
+                let mut tx = self.pool.begin().await?;
+                let mut ids = Vec::with_capacity(rows.len());
+                for values in rows {
+                    let sql = $crate::store::sql::Sql::insert(table.name(), values);
+                    let (id,): (i64,) = Self::query_as(&sql)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::store::sql::classify)?;
+                    ids.push(id);
+                }
+                tx.commit().await?;
+                Ok(ids)
+            }
+
+            async fn existing_serials(&self, serials: &[String]) -> $crate::store::Result<Vec<String>> {
+                let mut found = Vec::new();
+                for chunk in serials.chunks(1000) {
+                    let mut sql = $crate::store::sql::Sql::new("SELECT serial_number FROM devices WHERE serial_number IN (");
+                    for (i, s) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.arg($crate::store::Val::Text(Some(s.clone())));
+                    }
+                    sql.push(")");
+                    let rows: Vec<(String,)> = Self::query_as(&sql).fetch_all(&self.pool).await?;
+                    found.extend(rows.into_iter().map(|r| r.0));
+                }
+                Ok(found)
+            }
+
             async fn update(&self, table: $crate::store::Table, id: i64, scope: &$crate::store::Scope, values: &$crate::store::Values) -> $crate::store::Result<bool> {
                 if values.is_empty() {
                     return self.fetch_by_id::<(i64,)>(table.name(), id, table.scope_column(), scope).await.map(|r| r.is_some());
