@@ -71,6 +71,14 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Token(cmd) => token(cmd).await?,
         Command::Replay(args) => replay(args).await?,
         Command::Simulate(args) => simulate(args).await?,
+        Command::Loadgen(args) => {
+            let mut args = *args;
+            args.params = args.params_count as usize;
+            if !crate::loadgen::run(args).await? {
+                return Err("the run saw errors or lost operations".into());
+            }
+        }
+        Command::Ceiling { listen } => crate::loadgen::ceiling::serve(listen).await?,
     }
     Ok(())
 }

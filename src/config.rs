@@ -29,6 +29,13 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Run a simulated CPE against an ACS (for trying ferroacs out, and for tests by hand).
     Simulate(SimulateArgs),
+    /// Load-test a running ferroacs with many simulated CPEs (and admins).
+    Loadgen(Box<LoadgenArgs>),
+    /// Serve the bare-HTTP ceiling the benchmarks compare against (canned InformResponse).
+    Ceiling {
+        #[arg(long, default_value = "127.0.0.1:7548")]
+        listen: SocketAddr,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -320,4 +327,61 @@ pub struct SimulateArgs {
     /// Stop after this many sessions (0: run until interrupted).
     #[arg(long, default_value_t = 0)]
     pub sessions: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LoadgenArgs {
+    /// The REST API base (for registering devices, queueing work and REST load).
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    pub api: String,
+    /// The CWMP endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:7547/")]
+    pub cwmp: String,
+    /// An admin API token.
+    #[arg(long, env = "FERROACS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Simulated CPEs (registered first, skipping those already there).
+    #[arg(long, default_value_t = 10_000)]
+    pub devices: u64,
+    /// Concurrent sessions (one connection each).
+    #[arg(long, default_value_t = 64)]
+    pub cpes: u64,
+    /// Seconds measured (after a one-second ramp).
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Target sessions per second (0: as fast as possible).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Share of sessions after which the connection is closed.
+    #[arg(long, default_value_t = 0.0)]
+    pub close_share: f64,
+    /// Share of sessions that first queue a setting change through the REST API (and must carry it).
+    #[arg(long, default_value_t = 0.0)]
+    pub work_share: f64,
+    /// REST requests per second alongside (list with filters, detail GETs, PATCHes).
+    #[arg(long, default_value_t = 0.0)]
+    pub rest_rate: f64,
+    /// Parameters per Inform (10-50).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(10..=50))]
+    pub params_count: u64,
+    #[arg(skip)]
+    pub params: usize,
+    /// Serial-number prefix of the simulated devices.
+    #[arg(long, default_value = "LG")]
+    pub prefix: String,
+    /// Password of every simulated device.
+    #[arg(long, default_value = "loadgen-pw")]
+    pub device_password: String,
+    /// Organization to register the devices in (default: one named "loadgen").
+    #[arg(long)]
+    pub organization: Option<i64>,
+    /// Skip the warm-up pass (one first session per device before measuring).
+    #[arg(long = "no-warmup", action = clap::ArgAction::SetFalse)]
+    pub warmup: bool,
+    /// ferroacs's process id, to report its resident memory.
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -9,6 +9,7 @@ pub mod cpe;
 pub mod cwmp;
 pub mod digest;
 pub mod error;
+pub mod loadgen;
 pub mod server;
 pub mod settings;
 pub mod store;

@@ -1,0 +1,635 @@
+//! `ferroacs loadgen`: simulates many CPEs (and optionally admins) against a running ferroacs
+//! and reports throughput, latency percentiles, errors and the server's memory.
+//!
+//! Devices are registered through the REST API (`bulk_create`, skipping those a previous run
+//! registered), then each of `--cpes` workers runs complete Digest-authenticated sessions for its
+//! share of the devices, back to back or at `--rate`. A share of the sessions first queues work
+//! through the REST API (a setting change) and checks that the very session that follows carries
+//! it: an operation that does not arrive is reported as lost.
+
+pub mod ceiling;
+pub mod stats;
+pub mod vcpe;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::Rng;
+use serde_json::{Value, json};
+
+use crate::config::LoadgenArgs;
+use stats::{Tally, rss_of};
+use vcpe::{DeviceRef, Vcpe};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadgenError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("REST: {0}")]
+    Rest(#[from] reqwest::Error),
+}
+
+fn setup(msg: impl Into<String>) -> LoadgenError {
+    LoadgenError::Setup(msg.into())
+}
+
+/// A simulated device's identity, derived from its index.
+fn serial(prefix: &str, i: u64) -> String {
+    format!("{prefix}{i:08}")
+}
+
+fn username(prefix: &str, i: u64) -> String {
+    format!("{prefix}-cpe-{i}")
+}
+
+/// A realistic periodic Inform (TR-098 for even devices, TR-181 for odd ones) of `params`
+/// parameters (the forced ones first).
+pub fn inform_xml(prefix: &str, i: u64, params: usize, events: &str) -> Bytes {
+    let tr181 = i % 2 == 1;
+    let (root, ns, oui, pc) = if tr181 {
+        ("Device.", "urn:dslforum-org:cwmp-1-2", "A0B1C2", "LG-181")
+    } else {
+        (
+            "InternetGatewayDevice.",
+            "urn:dslforum-org:cwmp-1-0",
+            "0A0B0C",
+            "LG-098",
+        )
+    };
+    let sn = serial(prefix, i);
+    let mut list: Vec<(String, String, &str)> = vec![
+        (
+            format!("{root}DeviceInfo.HardwareVersion"),
+            "HW-2.1".into(),
+            "xsd:string",
+        ),
+        (
+            format!("{root}DeviceInfo.SoftwareVersion"),
+            "SW-4.2.0".into(),
+            "xsd:string",
+        ),
+        (
+            format!("{root}DeviceInfo.ProvisioningCode"),
+            String::new(),
+            "xsd:string",
+        ),
+        (
+            format!("{root}ManagementServer.ConnectionRequestURL"),
+            "http://127.0.0.1:9/cr".into(),
+            "xsd:string",
+        ),
+        (
+            format!("{root}ManagementServer.ParameterKey"),
+            String::new(),
+            "xsd:string",
+        ),
+        (
+            format!("{root}ManagementServer.PeriodicInformInterval"),
+            "3600".into(),
+            "xsd:unsignedInt",
+        ),
+    ];
+    if !tr181 {
+        list.insert(
+            0,
+            (
+                format!("{root}DeviceSummary"),
+                "InternetGatewayDevice:1.4[](Baseline:1, EthernetLAN:1, WiFiLAN:1)".into(),
+                "xsd:string",
+            ),
+        );
+    }
+    let mut k = 1;
+    while list.len() < params {
+        let name = if tr181 {
+            format!("{root}IP.Interface.{k}.IPv4Address.1.IPAddress")
+        } else {
+            format!("{root}WANDevice.1.WANConnectionDevice.{k}.WANIPConnection.1.ExternalIPAddress")
+        };
+        list.push((
+            name,
+            format!("10.{}.{}.{}", k % 250, (i >> 8) % 250, i % 250),
+            "xsd:string",
+        ));
+        k += 1;
+    }
+    let mut x = String::with_capacity(600 + params * 160);
+    x.push_str("<soap-env:Envelope xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:soap-enc=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:cwmp=\"");
+    x.push_str(ns);
+    x.push_str("\"><soap-env:Header><cwmp:ID soap-env:mustUnderstand=\"1\">");
+    x.push_str(&i.to_string());
+    x.push_str("</cwmp:ID></soap-env:Header><soap-env:Body><cwmp:Inform><DeviceId><Manufacturer>LoadGen</Manufacturer><OUI>");
+    x.push_str(oui);
+    x.push_str("</OUI><ProductClass>");
+    x.push_str(pc);
+    x.push_str("</ProductClass><SerialNumber>");
+    x.push_str(&sn);
+    x.push_str("</SerialNumber></DeviceId>");
+    let codes: Vec<&str> = events.split(',').collect();
+    x.push_str(&format!(
+        "<Event soap-enc:arrayType=\"cwmp:EventStruct[{}]\">",
+        codes.len()
+    ));
+    for c in codes {
+        x.push_str("<EventStruct><EventCode>");
+        x.push_str(c);
+        x.push_str("</EventCode><CommandKey></CommandKey></EventStruct>");
+    }
+    x.push_str("</Event><MaxEnvelopes>1</MaxEnvelopes><CurrentTime>2026-01-01T00:00:00Z</CurrentTime><RetryCount>0</RetryCount>");
+    x.push_str(&format!(
+        "<ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[{}]\">",
+        list.len()
+    ));
+    for (n, v, t) in &list {
+        x.push_str("<ParameterValueStruct><Name>");
+        x.push_str(n);
+        x.push_str("</Name><Value xsi:type=\"");
+        x.push_str(t);
+        x.push_str("\">");
+        x.push_str(v);
+        x.push_str("</Value></ParameterValueStruct>");
+    }
+    x.push_str("</ParameterList></cwmp:Inform></soap-env:Body></soap-env:Envelope>");
+    Bytes::from(x)
+}
+
+struct Rest {
+    http: reqwest::Client,
+    api: String,
+    token: String,
+}
+
+impl Rest {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), LoadgenError> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.api))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let v = resp.json().await.unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
+    async fn find_or_create(
+        &self,
+        path: &str,
+        name: &str,
+        body: Value,
+    ) -> Result<i64, LoadgenError> {
+        let (_, list) = self
+            .call(reqwest::Method::GET, &format!("{path}?limit=1000"), None)
+            .await?;
+        if let Some(found) = list["results"]
+            .as_array()
+            .and_then(|r| r.iter().find(|o| o["name"] == name))
+        {
+            return found["id"].as_i64().ok_or_else(|| setup("bad id"));
+        }
+        let (status, created) = self.call(reqwest::Method::POST, path, Some(body)).await?;
+        if status != 201 {
+            return Err(setup(format!("creating {path}: HTTP {status} {created}")));
+        }
+        created["id"].as_i64().ok_or_else(|| setup("bad id"))
+    }
+}
+
+/// Registers the devices (skipping those already there) and returns their ids by index.
+async fn register(
+    rest: &Rest,
+    a: &LoadgenArgs,
+    org: i64,
+    ty: i64,
+) -> Result<Vec<i64>, LoadgenError> {
+    let n = a.devices;
+    let t = Instant::now();
+    let mut created = 0u64;
+    for start in (0..n).step_by(1000) {
+        let end = (start + 1000).min(n);
+        let devices: Vec<Value> = (start..end)
+            .map(|i| {
+                json!({ "name": serial(&a.prefix, i), "type": ty, "organization_id": org, "serial_number": serial(&a.prefix, i),
+                        "username": username(&a.prefix, i), "password": a.device_password, "update_frequency": 3600 })
+            })
+            .collect();
+        let (status, body) = rest
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/inventory_device/bulk_create/",
+                Some(json!({ "devices": devices, "skip_existing": true })),
+            )
+            .await?;
+        if status != 201 {
+            return Err(setup(format!("registering devices: HTTP {status} {body}")));
+        }
+        created += body["created"].as_u64().unwrap_or(0);
+        eprint!(
+            "\rregistering devices: {end}/{n} ({created} new, {:.0}/s)   ",
+            end as f64 / t.elapsed().as_secs_f64()
+        );
+    }
+    eprintln!();
+    // Ids by serial number, from the organization's listing.
+    let mut ids = vec![0i64; n as usize];
+    let mut offset = 0;
+    loop {
+        let (_, page) = rest
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/inventory_device/?organization={org}&limit=1000&offset={offset}"),
+                None,
+            )
+            .await?;
+        let results = page["results"].as_array().cloned().unwrap_or_default();
+        for d in &results {
+            if let (Some(sn), Some(id)) = (d["serial_number"].as_str(), d["id"].as_i64())
+                && let Some(i) = sn
+                    .strip_prefix(a.prefix.as_str())
+                    .and_then(|s| s.parse::<u64>().ok())
+                && i < n
+            {
+                ids[i as usize] = id;
+            }
+        }
+        offset += 1000;
+        if results.len() < 1000 {
+            break;
+        }
+    }
+    if let Some(missing) = ids.iter().position(|id| *id == 0) {
+        return Err(setup(format!(
+            "device {} is not registered in organization {org}",
+            serial(&a.prefix, missing as u64)
+        )));
+    }
+    Ok(ids)
+}
+
+struct Shared {
+    args: LoadgenArgs,
+    rest: Rest,
+    ids: Vec<i64>,
+    cwmp: SocketAddr,
+    path: String,
+    stop: AtomicBool,
+    measuring: AtomicBool,
+    marks: AtomicU64,
+    lost: AtomicU64,
+    work_sessions: AtomicU64,
+}
+
+async fn worker(sh: Arc<Shared>, w: u64, warmup: bool) -> Tally {
+    let mut tally = Tally::default();
+    let mut cpe = Vcpe::new(sh.cwmp, &sh.path);
+    let cnonce = format!("lg{w:x}{:x}", rand::rng().random::<u32>());
+    let a = &sh.args;
+    let cpes = a.cpes.max(1);
+    let interval = (a.rate > 0.0).then(|| Duration::from_secs_f64(cpes as f64 / a.rate));
+    let mut next_slot = tokio::time::Instant::now();
+    // Worker w owns devices w, w + cpes, w + 2 cpes, ...: a device never has two sessions at once.
+    let mut dev = w;
+    loop {
+        if sh.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if dev >= a.devices {
+            if warmup {
+                break;
+            }
+            dev = w;
+        }
+        if let Some(iv) = interval {
+            next_slot += iv;
+            tokio::time::sleep_until(next_slot).await;
+        }
+        let measuring = sh.measuring.load(Ordering::Relaxed);
+        let with_work = !warmup && a.work_share > 0.0 && rand::rng().random::<f64>() < a.work_share;
+        let mut mark = None;
+        if with_work {
+            let m = sh.marks.fetch_add(1, Ordering::Relaxed).to_string();
+            let root = if dev % 2 == 1 {
+                "Device."
+            } else {
+                "InternetGatewayDevice."
+            };
+            let param = format!("{root}ManagementServer.X_FERROACS_LoadgenMark");
+            let t = Instant::now();
+            let body = json!({ "settings": { "loadgen": { param.clone(): m.clone() } } });
+            match sh
+                .rest
+                .call(
+                    reqwest::Method::PATCH,
+                    &format!("/api/v1/inventory_device/{}/", sh.ids[dev as usize]),
+                    Some(body),
+                )
+                .await
+            {
+                Ok((200, _)) => {
+                    tally.sample("rest PATCH (queues work)", t.elapsed());
+                    mark = Some((param, m));
+                }
+                Ok((s, _)) => tally.error(format!("rest PATCH status {s}")),
+                Err(e) => tally.error(format!("rest PATCH: {e}")),
+            }
+        }
+        let close = a.close_share > 0.0 && rand::rng().random::<f64>() < a.close_share;
+        let username = username(&a.prefix, dev);
+        let d = DeviceRef {
+            username: &username,
+            password: &a.device_password,
+            inform: inform_xml(
+                &a.prefix,
+                dev,
+                a.params,
+                if warmup {
+                    "0 BOOTSTRAP,1 BOOT"
+                } else {
+                    "2 PERIODIC"
+                },
+            ),
+        };
+        let mut local = Tally::default();
+        match cpe.session(&d, close, &cnonce, &mut local).await {
+            Ok(out) => {
+                if let Some((param, m)) = mark {
+                    sh.work_sessions.fetch_add(1, Ordering::Relaxed);
+                    if !out.set.iter().any(|(n, v)| *n == param && *v == m) {
+                        sh.lost.fetch_add(1, Ordering::Relaxed);
+                        tally.error("lost operation (queued setting not delivered)");
+                    }
+                }
+                if measuring || warmup {
+                    tally.merge(local);
+                }
+            }
+            Err(e) => {
+                tally.error(e.kind());
+                cpe.disconnect();
+            }
+        }
+        dev += cpes;
+    }
+    tally
+}
+
+async fn rest_load(sh: Arc<Shared>) -> Tally {
+    let mut tally = Tally::default();
+    let a = &sh.args;
+    if a.rest_rate <= 0.0 {
+        return tally;
+    }
+    let interval = Duration::from_secs_f64(1.0 / a.rest_rate);
+    let mut next = tokio::time::Instant::now();
+    let org = a.organization.unwrap_or(0);
+    let mut inflight = tokio::task::JoinSet::new();
+    while !sh.stop.load(Ordering::Relaxed) {
+        next += interval;
+        tokio::time::sleep_until(next).await;
+        let sh2 = sh.clone();
+        let pick = rand::rng().random::<f64>();
+        let dev = rand::rng().random_range(0..a.devices) as usize;
+        let offset = rand::rng().random_range(0..(a.devices / 4).max(1));
+        inflight.spawn(async move {
+            let t = Instant::now();
+            let (kind, r) = if pick < 0.45 {
+                let path = format!("/api/v1/inventory_device/?organization={org}&status=true&limit=50&offset={offset}");
+                ("rest list (organization+status, limit 50)", sh2.rest.call(reqwest::Method::GET, &path, None).await)
+            } else if pick < 0.9 {
+                let path = format!("/api/v1/inventory_device/{}/", sh2.ids[dev]);
+                ("rest detail", sh2.rest.call(reqwest::Method::GET, &path, None).await)
+            } else {
+                let path = format!("/api/v1/inventory_device/{}/", sh2.ids[dev]);
+                ("rest PATCH", sh2.rest.call(reqwest::Method::PATCH, &path, Some(json!({ "description": format!("touched {pick}") }))).await)
+            };
+            (kind, t.elapsed(), r.map(|(s, _)| s))
+        });
+        while let Some(Ok((kind, d, r))) = inflight.try_join_next() {
+            match r {
+                Ok(200) if sh.measuring.load(Ordering::Relaxed) => tally.sample(kind, d),
+                Ok(200) => {}
+                Ok(s) => tally.error(format!("{kind}: status {s}")),
+                Err(e) => tally.error(format!("{kind}: {e}")),
+            }
+        }
+    }
+    while let Some(Ok((kind, d, r))) = inflight.join_next().await {
+        match r {
+            Ok(200) => tally.sample(kind, d),
+            Ok(s) => tally.error(format!("{kind}: status {s}")),
+            Err(e) => tally.error(format!("{kind}: {e}")),
+        }
+    }
+    tally
+}
+
+/// Raises the open-files limit to its hard maximum (thousands of connections).
+pub fn raise_fd_limit() {
+    #[cfg(unix)]
+    unsafe {
+        let mut rl = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < rl.rlim_max {
+            rl.rlim_cur = rl.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+        }
+    }
+}
+
+/// Runs the load; returns whether it was clean (no protocol error, no lost operation).
+pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
+    raise_fd_limit();
+    let url = reqwest::Url::parse(&a.cwmp).map_err(|e| setup(format!("--cwmp: {e}")))?;
+    let host = url.host_str().ok_or_else(|| setup("--cwmp needs a host"))?;
+    let cwmp = tokio::net::lookup_host((host, url.port_or_known_default().unwrap_or(7547)))
+        .await
+        .map_err(|e| setup(format!("--cwmp: {e}")))?
+        .next()
+        .ok_or_else(|| setup("--cwmp does not resolve"))?;
+    let token = a
+        .token
+        .clone()
+        .ok_or_else(|| setup("--token (or FERROACS_TOKEN) is required"))?;
+    let rest = Rest {
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?,
+        api: a.api.trim_end_matches('/').to_string(),
+        token,
+    };
+    let org = match a.organization {
+        Some(o) => o,
+        None => {
+            rest.find_or_create(
+                "/api/v1/organization/",
+                "loadgen",
+                json!({ "name": "loadgen" }),
+            )
+            .await?
+        }
+    };
+    let ty = rest
+        .find_or_create(
+            "/api/v1/inventory_device_type/",
+            "loadgen",
+            json!({ "name": "loadgen", "short_name": "loadgen" }),
+        )
+        .await?;
+    let ids = register(&rest, &a, org, ty).await?;
+    let mut args = a.clone();
+    args.organization = Some(org);
+    let sh = Arc::new(Shared {
+        args,
+        rest,
+        ids,
+        cwmp,
+        path: url.path().to_string(),
+        stop: AtomicBool::new(false),
+        measuring: AtomicBool::new(false),
+        marks: AtomicU64::new(0),
+        lost: AtomicU64::new(0),
+        work_sessions: AtomicU64::new(0),
+    });
+    let rss_before = a.pid.and_then(rss_of);
+    if a.warmup {
+        let t = Instant::now();
+        let tasks: Vec<_> = (0..a.cpes.min(a.devices))
+            .map(|w| tokio::spawn(worker(sh.clone(), w, true)))
+            .collect();
+        let mut warm = Tally::default();
+        for t in tasks {
+            if let Ok(tl) = t.await {
+                warm.merge(tl);
+            }
+        }
+        let n = warm
+            .kinds
+            .get_mut("session")
+            .map(|s| s.micros.len())
+            .unwrap_or(0);
+        eprintln!(
+            "warm-up: first sessions of {n} devices in {:.1} s; errors: {:?}",
+            t.elapsed().as_secs_f64(),
+            warm.errors
+        );
+    }
+    // Measure.
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    let sampler = a.pid.map(|pid| {
+        let (peak, sh) = (peak_rss.clone(), sh.clone());
+        tokio::spawn(async move {
+            while !sh.stop.load(Ordering::Relaxed) {
+                if let Some((rss, _)) = rss_of(pid) {
+                    peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
+    let workers: Vec<_> = (0..a.cpes)
+        .map(|w| tokio::spawn(worker(sh.clone(), w, false)))
+        .collect();
+    let rest_task = tokio::spawn(rest_load(sh.clone()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sh.measuring.store(true, Ordering::Relaxed);
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(a.duration)).await;
+    sh.measuring.store(false, Ordering::Relaxed);
+    let wall = t.elapsed();
+    sh.stop.store(true, Ordering::Relaxed);
+    let mut total = Tally::default();
+    for w in workers {
+        if let Ok(tl) = w.await {
+            total.merge(tl);
+        }
+    }
+    if let Ok(tl) = rest_task.await {
+        total.merge(tl);
+    }
+    if let Some(s) = sampler {
+        let _ = s.await;
+    }
+    let rss_after = a.pid.and_then(rss_of);
+    let lost = sh.lost.load(Ordering::Relaxed);
+    let work = sh.work_sessions.load(Ordering::Relaxed);
+    let protocol_errors: u64 = total.errors.values().sum();
+    let mut kinds = serde_json::Map::new();
+    for (k, s) in total.kinds.iter_mut() {
+        kinds.insert(
+            k.to_string(),
+            serde_json::to_value(s.summary(wall)).unwrap_or(Value::Null),
+        );
+    }
+    let report = json!({
+        "devices": a.devices,
+        "cpes": a.cpes,
+        "seconds": wall.as_secs_f64(),
+        "target_rate": a.rate,
+        "close_share": a.close_share,
+        "work_share": a.work_share,
+        "kinds": kinds,
+        "errors": total.errors,
+        "work_sessions": work,
+        "lost_operations": lost,
+        "server_rss_bytes": rss_after.map(|r| r.0),
+        "server_peak_rss_during_run_bytes": (peak_rss.load(Ordering::Relaxed) > 0).then(|| peak_rss.load(Ordering::Relaxed)),
+        "server_rss_before_bytes": rss_before.map(|r| r.0),
+    });
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "ferroacs loadgen: {} devices, {} CPEs, {:.1} s measured",
+            a.devices,
+            a.cpes,
+            wall.as_secs_f64()
+        );
+        println!(
+            "{:<44} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}",
+            "kind", "count", "per second", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        );
+        for (k, v) in &kinds {
+            println!(
+                "{:<44} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+                k,
+                v["count"],
+                v["per_second"].as_f64().unwrap_or(0.0),
+                v["p50_ms"].as_f64().unwrap_or(0.0),
+                v["p90_ms"].as_f64().unwrap_or(0.0),
+                v["p99_ms"].as_f64().unwrap_or(0.0),
+                v["max_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
+        println!("sessions carrying work: {work}, lost operations: {lost}");
+        if let Some(p) = report["server_peak_rss_during_run_bytes"].as_u64() {
+            println!(
+                "server RSS: peak {:.1} MB during the run, {:.1} MB before",
+                p as f64 / 1e6,
+                rss_before.map(|r| r.0 as f64 / 1e6).unwrap_or(0.0)
+            );
+        }
+        if total.errors.is_empty() {
+            println!("errors: none");
+        } else {
+            for (k, v) in &total.errors {
+                println!("error: {k}: {v}");
+            }
+        }
+    }
+    Ok(protocol_errors == 0 && lost == 0)
+}
