@@ -607,7 +607,9 @@ async fn next_request(acs: &Acs, s: &mut Session) -> Response {
     }
     load_context(acs, s).await;
     let now = now_micros();
-    let (cr_user, cr_pass) = acs.keys.connection_request_credentials(s.device.id);
+    // Derived only while the CPE does not hold them yet (an HMAC per request otherwise).
+    let cr =
+        (!s.device.cr_configured).then(|| acs.keys.connection_request_credentials(s.device.id));
     let firmware_url = s
         .context
         .as_ref()
@@ -630,7 +632,7 @@ async fn next_request(acs: &Acs, s: &mut Session) -> Response {
             hold_requests: s.hold_requests,
             context: s.context.as_ref(),
             now,
-            cr_credentials: Some((&cr_user, &cr_pass)),
+            cr_credentials: cr.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
             firmware_url: firmware_url.as_deref(),
             sync_unread: &s.sync_unread,
             sync_started: s.sync_started,

@@ -32,5 +32,6 @@ impl PgStore {
 sql_store!(
     PgStore,
     Postgres,
-    "string_agg(o.organization_id::text, ',')"
+    "string_agg(o.organization_id::text, ',')",
+    false
 );

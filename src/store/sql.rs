@@ -280,19 +280,50 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
 
 /// Generates `impl Store for $store` over `sqlx::Pool<$db>` with `$agg` as the SQL that joins a
 /// token's organization ids into one comma-separated string.
+/// SQLite binds `$N` parameters by name, and looking a name up scans the statement's parameter
+/// list: binding a batch of thousands of parameters is quadratic. Anonymous `?` parameters are
+/// bound by position; the builder numbers its parameters in order of appearance, so they map 1:1.
+pub(crate) fn positional(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+            while chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn positional_parameters_keep_their_order() {
+        assert_eq!(
+            super::positional("UPDATE t SET a = $1, b = '$x' WHERE id IN ($2, $13) AND c = $3"),
+            "UPDATE t SET a = ?, b = '$x' WHERE id IN (?, ?) AND c = ?"
+        );
+    }
+}
+
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $agg:expr) => {
+    ($store:ident, $db:ty, $agg:expr, $positional:expr) => {
         impl $store {
             fn query_as<'q, T>(sql: &'q $crate::store::sql::Sql) -> sqlx::query::QueryAs<'q, $db, T, <$db as sqlx::Database>::Arguments>
             where
                 T: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
             {
-                let mut q = sqlx::query_as::<$db, T>(sqlx::AssertSqlSafe(sql.text.as_str()));
+                let text = if $positional { $crate::store::sql::positional(&sql.text) } else { sql.text.clone() };
+                let mut q = sqlx::query_as::<$db, T>(sqlx::AssertSqlSafe(text));
                 for v in &sql.args {
                     q = match v {
                         $crate::store::Val::Int(i) => q.bind(*i),
                         $crate::store::Val::IntIfNull(i) => q.bind(*i),
-                        $crate::store::Val::Text(s) => q.bind(s.clone()),
+                        $crate::store::Val::Text(s) => q.bind(s.as_deref()),
                         $crate::store::Val::Bool(b) => q.bind(*b),
                     };
                 }
@@ -300,12 +331,13 @@ macro_rules! sql_store {
             }
 
             fn query<'q>(sql: &'q $crate::store::sql::Sql) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
-                let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.text.as_str()));
+                let text = if $positional { $crate::store::sql::positional(&sql.text) } else { sql.text.clone() };
+                let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(text));
                 for v in &sql.args {
                     q = match v {
                         $crate::store::Val::Int(i) => q.bind(*i),
                         $crate::store::Val::IntIfNull(i) => q.bind(*i),
-                        $crate::store::Val::Text(s) => q.bind(s.clone()),
+                        $crate::store::Val::Text(s) => q.bind(s.as_deref()),
                         $crate::store::Val::Bool(b) => q.bind(*b),
                     };
                 }
@@ -540,6 +572,21 @@ macro_rules! sql_store {
             async fn apply_cwmp_writes(&self, writes: &[$crate::store::InformWrite]) -> $crate::store::Result<Vec<Option<$crate::store::CwmpDevice>>> {
                 if writes.is_empty() {
                     return Ok(Vec::new());
+                }
+                // The common case — periodic Informs of distinct devices with nothing else to
+                // record — is one statement: no explicit transaction, one round trip.
+                let simple = writes.len() <= 500
+                    && writes.iter().all(|w| w.fill_serial.is_none() && !w.bootstrap && !w.booted && w.params.is_empty())
+                    && writes.iter().map(|w| w.device_id).collect::<std::collections::HashSet<_>>().len() == writes.len();
+                if simple {
+                    let refs: Vec<&$crate::store::InformWrite> = writes.iter().collect();
+                    let sql = $crate::store::sql::Sql::cwmp_update(&refs);
+                    let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::store::sql::classify)?;
+                    let mut by_id: std::collections::HashMap<i64, $crate::store::CwmpDevice> = rows.into_iter().map(|r| (r.id, r)).collect();
+                    return Ok(writes.iter().map(|w| by_id.remove(&w.device_id)).collect());
                 }
                 let mut tx = self.pool.begin().await?;
                 for w in writes {

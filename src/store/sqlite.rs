@@ -37,4 +37,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, "group_concat(o.organization_id)");
+sql_store!(SqliteStore, Sqlite, "group_concat(o.organization_id)", true);
