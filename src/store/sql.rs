@@ -299,17 +299,6 @@ pub(crate) fn positional(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn positional_parameters_keep_their_order() {
-        assert_eq!(
-            super::positional("UPDATE t SET a = $1, b = '$x' WHERE id IN ($2, $13) AND c = $3"),
-            "UPDATE t SET a = ?, b = '$x' WHERE id IN (?, ?) AND c = ?"
-        );
-    }
-}
-
 macro_rules! sql_store {
     ($store:ident, $db:ty, $agg:expr, $positional:expr) => {
         impl $store {
@@ -1102,3 +1091,14 @@ macro_rules! sql_store {
 }
 
 pub(crate) use sql_store;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn positional_parameters_keep_their_order() {
+        assert_eq!(
+            super::positional("UPDATE t SET a = $1, b = '$x' WHERE id IN ($2, $13) AND c = $3"),
+            "UPDATE t SET a = ?, b = '$x' WHERE id IN (?, ?) AND c = ?"
+        );
+    }
+}
