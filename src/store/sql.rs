@@ -124,7 +124,15 @@ impl Sql {
              cwmp_version = COALESCE(v.column16, devices.cwmp_version) \
              FROM (VALUES ",
         );
-        for (i, w) in writes.iter().enumerate() {
+        // Padded to a few fixed sizes with rows that match nothing (id -1): the database keeps
+        // a handful of prepared statements instead of one per batch size (each one large).
+        let padded = [1usize, 4, 16, 64, 256].into_iter().find(|n| *n >= writes.len()).unwrap_or(writes.len());
+        let filler = InformWrite {
+            device_id: -1,
+            ..InformWrite::default()
+        };
+        let rows = writes.iter().copied().chain(std::iter::repeat_n(&filler, padded - writes.len()));
+        for (i, w) in rows.enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
@@ -251,6 +259,20 @@ impl Sql {
         }
         sql
     }
+}
+
+/// Splits rows into chunks of a few fixed sizes (1024, 256, 64, 16, 4, 1), so multi-row
+/// statements come in a handful of shapes the database can keep prepared.
+pub(crate) fn bucketed<T>(mut items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    for size in [1024usize, 256, 64, 16, 4, 1] {
+        while items.len() >= size {
+            let (head, tail) = items.split_at(size);
+            out.push(head);
+            items = tail;
+        }
+    }
+    out
 }
 
 /// Tells unique and foreign-key violations apart from other database failures.
@@ -564,7 +586,7 @@ macro_rules! sql_store {
                 }
                 // The common case — periodic Informs of distinct devices with nothing else to
                 // record — is one statement: no explicit transaction, one round trip.
-                let simple = writes.len() <= 500
+                let simple = writes.len() <= 256
                     && writes.iter().all(|w| w.fill_serial.is_none() && !w.bootstrap && !w.booted && w.params.is_empty())
                     && writes.iter().map(|w| w.device_id).collect::<std::collections::HashSet<_>>().len() == writes.len();
                 if simple {
@@ -622,7 +644,7 @@ macro_rules! sql_store {
                     let mut chunk = Vec::new();
                     let mut rest = Vec::new();
                     for i in pending {
-                        if chunk.len() < 500 && seen.insert(writes[i].device_id) {
+                        if chunk.len() < 256 && seen.insert(writes[i].device_id) {
                             chunk.push(i);
                         } else {
                             rest.push(i);
@@ -663,7 +685,7 @@ macro_rules! sql_store {
                         }
                     }
                 }
-                for chunk in unique.chunks(4000) {
+                for chunk in $crate::store::sql::bucketed(&unique) {
                     let sql = $crate::store::sql::Sql::parameter_upsert(chunk, now);
                     Self::query(&sql).execute(&mut *tx).await.map_err($crate::store::sql::classify)?;
                 }
@@ -812,7 +834,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 let rows: Vec<(i64, &$crate::store::ParamWrite)> = params.iter().map(|p| (device_id, p)).collect();
-                for chunk in rows.chunks(4000) {
+                for chunk in $crate::store::sql::bucketed(&rows) {
                     let sql = $crate::store::sql::Sql::parameter_upsert(chunk, now);
                     Self::query(&sql).execute(&mut *tx).await.map_err($crate::store::sql::classify)?;
                 }
@@ -918,7 +940,7 @@ macro_rules! sql_store {
             async fn store_tree(&self, device_id: i64, params: &[$crate::store::ParamWrite], now: i64) -> $crate::store::Result<()> {
                 let mut tx = self.pool.begin().await?;
                 let rows: Vec<(i64, &$crate::store::ParamWrite)> = params.iter().map(|p| (device_id, p)).collect();
-                for chunk in rows.chunks(4000) {
+                for chunk in $crate::store::sql::bucketed(&rows) {
                     let sql = $crate::store::sql::Sql::parameter_upsert(chunk, now);
                     Self::query(&sql).execute(&mut *tx).await.map_err($crate::store::sql::classify)?;
                 }
@@ -1094,6 +1116,16 @@ pub(crate) use sql_store;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn buckets_cover_everything_in_few_shapes() {
+        let v: Vec<u32> = (0..1337).collect();
+        let chunks = super::bucketed(&v);
+        let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [1024, 256, 16, 16, 16, 4, 4, 1]);
+        assert_eq!(chunks.concat(), v);
+        assert!(super::bucketed::<u8>(&[]).is_empty());
+    }
+
     #[test]
     fn positional_parameters_keep_their_order() {
         assert_eq!(
