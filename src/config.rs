@@ -372,9 +372,12 @@ pub struct LoadgenArgs {
     /// Password of every simulated device.
     #[arg(long, default_value = "loadgen-pw")]
     pub device_password: String,
-    /// Organization to register the devices in (default: one named "loadgen").
+    /// Organization to register the devices in (default: ones named "loadgen...").
     #[arg(long)]
     pub organization: Option<i64>,
+    /// Spread the devices over this many organizations (created as loadgen-0, loadgen-1, ...).
+    #[arg(long, default_value_t = 1)]
+    pub organizations: u64,
     /// Skip the warm-up pass (one first session per device before measuring).
     #[arg(long = "no-warmup", action = clap::ArgAction::SetFalse)]
     pub warmup: bool,

@@ -230,6 +230,8 @@ pub async fn bulk_create(
     let mut rows = Vec::new();
     let mut errors = Map::new();
     let mut skipped = 0;
+    // Each input's device id: created (filled after the insert) or already registered.
+    let mut by_index: Vec<Option<i64>> = Vec::with_capacity(devices.len());
     let now = crate::time::now_micros();
     for (i, d) in devices.iter().enumerate() {
         let Value::Object(obj) = d else {
@@ -239,12 +241,13 @@ pub async fn bulk_create(
             );
             continue;
         };
-        if obj
+        if let Some((_, id)) = obj
             .get("serial_number")
             .and_then(Value::as_str)
-            .is_some_and(|s| existing.iter().any(|e| e == s.trim()))
+            .and_then(|s| existing.iter().find(|(e, _)| e == s.trim()))
         {
             skipped += 1;
+            by_index.push(Some(*id));
             continue;
         }
         match validate(&state, &caller, obj, None, false).await {
@@ -257,6 +260,7 @@ pub async fn bulk_create(
                 values.push(("status_change", crate::store::Val::Int(Some(now))));
                 values.push(("created", crate::store::Val::Int(Some(now))));
                 rows.push(values);
+                by_index.push(None);
             }
             Err(ApiError::Validation(e)) => {
                 errors.insert(i.to_string(), json!(e));
@@ -290,9 +294,14 @@ pub async fn bulk_create(
         }
         Err(e) => return Err(e.into()),
     };
+    let mut created = ids.iter();
+    let all: Vec<Option<i64>> = by_index
+        .into_iter()
+        .map(|id| id.or_else(|| created.next().copied()))
+        .collect();
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(json!({ "created": ids.len(), "skipped": skipped, "ids": ids })),
+        Json(json!({ "created": ids.len(), "skipped": skipped, "ids": ids, "ids_by_index": all })),
     )
         .into_response())
 }

@@ -205,22 +205,25 @@ impl Rest {
     }
 }
 
-/// Registers the devices (skipping those already there) and returns their ids by index.
+/// Registers the devices (skipping those already there; device i goes to organization
+/// `orgs[i % orgs.len()]`) and returns their ids by index.
 async fn register(
     rest: &Rest,
     a: &LoadgenArgs,
-    org: i64,
+    orgs: &[i64],
     ty: i64,
 ) -> Result<Vec<i64>, LoadgenError> {
     let n = a.devices;
     let t = Instant::now();
     let mut created = 0u64;
+    let mut ids = Vec::with_capacity(n as usize);
     for start in (0..n).step_by(1000) {
         let end = (start + 1000).min(n);
         let devices: Vec<Value> = (start..end)
             .map(|i| {
-                json!({ "name": serial(&a.prefix, i), "type": ty, "organization_id": org, "serial_number": serial(&a.prefix, i),
-                        "username": username(&a.prefix, i), "password": a.device_password, "update_frequency": 3600 })
+                json!({ "name": serial(&a.prefix, i), "type": ty, "organization_id": orgs[(i % orgs.len() as u64) as usize],
+                        "serial_number": serial(&a.prefix, i), "username": username(&a.prefix, i),
+                        "password": a.device_password, "update_frequency": 3600 })
             })
             .collect();
         let (status, body) = rest
@@ -234,43 +237,22 @@ async fn register(
             return Err(setup(format!("registering devices: HTTP {status} {body}")));
         }
         created += body["created"].as_u64().unwrap_or(0);
+        for id in body["ids_by_index"].as_array().cloned().unwrap_or_default() {
+            ids.push(
+                id.as_i64()
+                    .ok_or_else(|| setup("registration returned no id"))?,
+            );
+        }
         eprint!(
             "\rregistering devices: {end}/{n} ({created} new, {:.0}/s)   ",
             end as f64 / t.elapsed().as_secs_f64()
         );
     }
     eprintln!();
-    // Ids by serial number, from the organization's listing.
-    let mut ids = vec![0i64; n as usize];
-    let mut offset = 0;
-    loop {
-        let (_, page) = rest
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/inventory_device/?organization={org}&limit=1000&offset={offset}"),
-                None,
-            )
-            .await?;
-        let results = page["results"].as_array().cloned().unwrap_or_default();
-        for d in &results {
-            if let (Some(sn), Some(id)) = (d["serial_number"].as_str(), d["id"].as_i64())
-                && let Some(i) = sn
-                    .strip_prefix(a.prefix.as_str())
-                    .and_then(|s| s.parse::<u64>().ok())
-                && i < n
-            {
-                ids[i as usize] = id;
-            }
-        }
-        offset += 1000;
-        if results.len() < 1000 {
-            break;
-        }
-    }
-    if let Some(missing) = ids.iter().position(|id| *id == 0) {
+    if ids.len() != n as usize {
         return Err(setup(format!(
-            "device {} is not registered in organization {org}",
-            serial(&a.prefix, missing as u64)
+            "registration returned {} ids for {n} devices",
+            ids.len()
         )));
     }
     Ok(ids)
@@ -280,6 +262,7 @@ struct Shared {
     args: LoadgenArgs,
     rest: Rest,
     ids: Vec<i64>,
+    orgs: Vec<i64>,
     cwmp: SocketAddr,
     path: String,
     stop: AtomicBool,
@@ -391,7 +374,7 @@ async fn rest_load(sh: Arc<Shared>) -> Tally {
     }
     let interval = Duration::from_secs_f64(1.0 / a.rest_rate);
     let mut next = tokio::time::Instant::now();
-    let org = a.organization.unwrap_or(0);
+    let orgs = sh.orgs.clone();
     let mut inflight = tokio::task::JoinSet::new();
     while !sh.stop.load(Ordering::Relaxed) {
         next += interval;
@@ -399,11 +382,18 @@ async fn rest_load(sh: Arc<Shared>) -> Tally {
         let sh2 = sh.clone();
         let pick = rand::rng().random::<f64>();
         let dev = rand::rng().random_range(0..a.devices) as usize;
-        let offset = rand::rng().random_range(0..(a.devices / 4).max(1));
+        let org = orgs[rand::rng().random_range(0..orgs.len())];
+        let per_org = (a.devices / orgs.len() as u64).max(1);
+        let offset = rand::rng().random_range(0..(per_org / 4).max(1));
+        let status = if rand::rng().random::<bool>() {
+            "true"
+        } else {
+            "false"
+        };
         inflight.spawn(async move {
             let t = Instant::now();
             let (kind, r) = if pick < 0.45 {
-                let path = format!("/api/v1/inventory_device/?organization={org}&status=true&limit=50&offset={offset}");
+                let path = format!("/api/v1/inventory_device/?organization={org}&status={status}&limit=50&offset={offset}");
                 ("rest list (organization+status, limit 50)", sh2.rest.call(reqwest::Method::GET, &path, None).await)
             } else if pick < 0.9 {
                 let path = format!("/api/v1/inventory_device/{}/", sh2.ids[dev]);
@@ -469,15 +459,22 @@ pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
         api: a.api.trim_end_matches('/').to_string(),
         token,
     };
-    let org = match a.organization {
-        Some(o) => o,
+    let orgs = match a.organization {
+        Some(o) => vec![o],
         None => {
-            rest.find_or_create(
-                "/api/v1/organization/",
-                "loadgen",
-                json!({ "name": "loadgen" }),
-            )
-            .await?
+            let mut orgs = Vec::new();
+            for k in 0..a.organizations.max(1) {
+                let name = if a.organizations <= 1 {
+                    "loadgen".to_string()
+                } else {
+                    format!("loadgen-{k}")
+                };
+                orgs.push(
+                    rest.find_or_create("/api/v1/organization/", &name, json!({ "name": name }))
+                        .await?,
+                );
+            }
+            orgs
         }
     };
     let ty = rest
@@ -487,13 +484,13 @@ pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
             json!({ "name": "loadgen", "short_name": "loadgen" }),
         )
         .await?;
-    let ids = register(&rest, &a, org, ty).await?;
-    let mut args = a.clone();
-    args.organization = Some(org);
+    let ids = register(&rest, &a, &orgs, ty).await?;
+    let args = a.clone();
     let sh = Arc::new(Shared {
         args,
         rest,
         ids,
+        orgs,
         cwmp,
         path: url.path().to_string(),
         stop: AtomicBool::new(false),
@@ -503,7 +500,7 @@ pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
         work_sessions: AtomicU64::new(0),
     });
     let rss_before = a.pid.and_then(rss_of);
-    if a.warmup {
+    if a.warmup && a.cpes > 0 {
         let t = Instant::now();
         let tasks: Vec<_> = (0..a.cpes.min(a.devices))
             .map(|w| tokio::spawn(worker(sh.clone(), w, true)))
@@ -631,5 +628,36 @@ pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
             }
         }
     }
+    // One machine-readable line for scripts (scripts/bench.sh).
+    let metric = |kind: &str, field: &str| {
+        kinds
+            .get(kind)
+            .and_then(|k| k[field].as_f64())
+            .unwrap_or(0.0)
+    };
+    println!(
+        "RESULT sessions_per_s={:.0} session_p50_ms={:.2} session_p99_ms={:.2} exchanges_per_s={:.0} rest_list_p99_ms={:.2} rest_detail_p99_ms={:.2} rest_per_s={:.0} errors={protocol_errors} lost={lost} peak_rss_mb={:.1} rss_before_mb={:.1}",
+        metric("session", "per_second"),
+        metric("session", "p50_ms"),
+        metric("session", "p99_ms"),
+        [
+            "inform exchange",
+            "empty POST exchange",
+            "response exchange",
+            "401 exchange"
+        ]
+        .iter()
+        .map(|k| metric(k, "per_second"))
+        .sum::<f64>(),
+        metric("rest list (organization+status, limit 50)", "p99_ms"),
+        metric("rest detail", "p99_ms"),
+        kinds
+            .iter()
+            .filter(|(k, _)| k.starts_with("rest"))
+            .map(|(_, v)| v["per_second"].as_f64().unwrap_or(0.0))
+            .sum::<f64>(),
+        peak_rss.load(Ordering::Relaxed) as f64 / 1e6,
+        rss_before.map(|r| r.0 as f64 / 1e6).unwrap_or(0.0),
+    );
     Ok(protocol_errors == 0 && lost == 0)
 }

@@ -117,8 +117,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert(&self, table: Table, values: &Values) -> Result<i64>;
     /// Inserts rows in one transaction: all or none.
     async fn insert_many(&self, table: Table, rows: &[Values]) -> Result<Vec<i64>>;
-    /// Which of these serial numbers some device already has.
-    async fn existing_serials(&self, serials: &[String]) -> Result<Vec<String>>;
+    /// Which of these serial numbers some device already has, with that device's id.
+    async fn existing_serials(&self, serials: &[String]) -> Result<Vec<(String, i64)>>;
     /// Updates a row inside `scope`; false when no such row is visible.
     async fn update(&self, table: Table, id: i64, scope: &Scope, values: &Values) -> Result<bool>;
     async fn delete(&self, table: Table, id: i64, scope: &Scope) -> Result<bool>;

@@ -126,12 +126,18 @@ impl Sql {
         );
         // Padded to a few fixed sizes with rows that match nothing (id -1): the database keeps
         // a handful of prepared statements instead of one per batch size (each one large).
-        let padded = [1usize, 4, 16, 64, 256].into_iter().find(|n| *n >= writes.len()).unwrap_or(writes.len());
+        let padded = [1usize, 4, 16, 64, 256]
+            .into_iter()
+            .find(|n| *n >= writes.len())
+            .unwrap_or(writes.len());
         let filler = InformWrite {
             device_id: -1,
             ..InformWrite::default()
         };
-        let rows = writes.iter().copied().chain(std::iter::repeat_n(&filler, padded - writes.len()));
+        let rows = writes
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(&filler, padded - writes.len()));
         for (i, w) in rows.enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -430,10 +436,10 @@ macro_rules! sql_store {
                 Ok(ids)
             }
 
-            async fn existing_serials(&self, serials: &[String]) -> $crate::store::Result<Vec<String>> {
+            async fn existing_serials(&self, serials: &[String]) -> $crate::store::Result<Vec<(String, i64)>> {
                 let mut found = Vec::new();
                 for chunk in serials.chunks(1000) {
-                    let mut sql = $crate::store::sql::Sql::new("SELECT serial_number FROM devices WHERE serial_number IN (");
+                    let mut sql = $crate::store::sql::Sql::new("SELECT serial_number, id FROM devices WHERE serial_number IN (");
                     for (i, s) in chunk.iter().enumerate() {
                         if i > 0 {
                             sql.push(", ");
@@ -441,8 +447,8 @@ macro_rules! sql_store {
                         sql.arg($crate::store::Val::Text(Some(s.clone())));
                     }
                     sql.push(")");
-                    let rows: Vec<(String,)> = Self::query_as(&sql).fetch_all(&self.pool).await?;
-                    found.extend(rows.into_iter().map(|r| r.0));
+                    let rows: Vec<(String, i64)> = Self::query_as(&sql).fetch_all(&self.pool).await?;
+                    found.extend(rows);
                 }
                 Ok(found)
             }
