@@ -53,6 +53,8 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve(args) => {
+            // Every CPE connection is a file descriptor.
+            crate::loadgen::raise_fd_limit();
             let running = crate::app::start(&args).await?;
             let stop = running.stopper();
             tokio::spawn(async move {
