@@ -151,9 +151,13 @@ pub async fn start(args: &ServeArgs) -> Result<Running, StartError> {
     let (stop, stop_rx) = watch::channel(false);
     let grace = Duration::from_secs(args.shutdown_grace);
     let mut tasks = Vec::new();
-    for (listener, router) in [
-        (api_listener, api::router(state)),
-        (cwmp_listener, endpoint::router(acs.clone())),
+    for (listener, router, protocol) in [
+        (api_listener, api::router(state), server::Protocol::Auto),
+        (
+            cwmp_listener,
+            endpoint::router(acs.clone()),
+            server::Protocol::Http1,
+        ),
     ] {
         let mut rx = stop_rx.clone();
         let tls = tls.clone();
@@ -162,6 +166,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, StartError> {
                 listener,
                 tls,
                 router,
+                protocol,
                 async move {
                     let _ = rx.wait_for(|v| *v).await;
                 },

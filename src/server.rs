@@ -79,17 +79,44 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// HTTP versions a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 and HTTP/2 (the API).
+    Auto,
+    /// HTTP/1.1 only (the CWMP endpoint: CPEs speak 1.1, and not sniffing for HTTP/2 saves a
+    /// buffer per connection).
+    Http1,
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> Io for T {}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish
 /// (up to `drain`).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     router: Router,
+    protocol: Protocol,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) {
     let graceful = GracefulShutdown::new();
-    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    // Thousands of CPE connections are open at once: per-connection buffers stay at hyper's
+    // minimum (bodies stream through them), and clients that never finish their headers go.
+    let mut auto_builder = auto::Builder::new(TokioExecutor::new());
+    auto_builder
+        .http1()
+        .max_buf_size(8 * 1024)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    let mut h1_builder = hyper::server::conn::http1::Builder::new();
+    h1_builder
+        .max_buf_size(8 * 1024)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    let builders = Arc::new((auto_builder, h1_builder));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -119,45 +146,46 @@ pub async fn serve(
                 req
             });
         let svc = TowerToHyperService::new(svc);
-        let builder = builder.clone();
-        match &tls {
-            None => {
-                let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                    .into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(peer = %info.peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let stream = match tokio::time::timeout(
-                        Duration::from_secs(10),
-                        acceptor.accept(stream),
-                    )
-                    .await
+        let builders = builders.clone();
+        let watcher = graceful.watcher();
+        let acceptor = tls.clone();
+        tokio::spawn(async move {
+            let io: Box<dyn Io> = match acceptor {
+                None => Box::new(stream),
+                Some(acceptor) => {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
                     {
-                        Ok(Ok(s)) => s,
+                        Ok(Ok(s)) => Box::new(s),
                         Ok(Err(e)) => {
                             tracing::debug!(peer = %info.peer, error = %e, "TLS handshake failed");
                             return;
                         }
                         Err(_) => return,
-                    };
-                    let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                        .into_owned();
-                    if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!(peer = %info.peer, error = %e, "connection ended with an error");
                     }
-                });
+                }
+            };
+            let io = TokioIo::new(io);
+            let result = match protocol {
+                Protocol::Http1 => watcher
+                    .watch(builders.1.serve_connection(io, svc))
+                    .await
+                    .map_err(Into::into),
+                Protocol::Auto => {
+                    watcher
+                        .watch(
+                            builders
+                                .0
+                                .serve_connection_with_upgrades(io, svc)
+                                .into_owned(),
+                        )
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(peer = %info.peer, error = %e, "connection ended with an error");
             }
-        }
+        });
     }
     drop(listener);
     if tokio::time::timeout(drain, graceful.shutdown())

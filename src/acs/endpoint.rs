@@ -121,7 +121,17 @@ async fn read_body(body: HttpBody, limit: usize) -> Result<Bytes, Response> {
     }
 }
 
+/// Waits for a processing slot with a small future (thousands of CPEs may be waiting), then
+/// handles the request in a boxed one.
 async fn handle(State(acs): State<Arc<Acs>>, req: Request) -> Response {
+    let Ok(_permit) = acs.inflight.acquire().await else {
+        return unavailable();
+    };
+    Box::pin(process(&acs, req)).await
+}
+
+async fn process(acs: &Arc<Acs>, req: Request) -> Response {
+    let acs = acs.clone();
     let conn = req.extensions().get::<ConnInfo>().copied();
     let Some(conn) = conn else {
         return plain(StatusCode::INTERNAL_SERVER_ERROR, "no connection info\n");
@@ -293,7 +303,12 @@ async fn inform_session(
     let principal = match acs.auth.authenticate(authorization, conn.tls).await {
         Ok(p) => p,
         Err(AuthFailure::Challenge { stale, reason }) => {
-            tracing::info!(device = %label, peer = %conn.peer, reason, "CPE authentication failed");
+            // The first POST of a session normally comes without credentials: not news.
+            if authorization.is_some() {
+                tracing::info!(device = %label, peer = %conn.peer, reason, "CPE authentication failed");
+            } else {
+                tracing::debug!(device = %label, peer = %conn.peer, "challenging");
+            }
             return challenge(acs, stale, conn.tls);
         }
         Err(AuthFailure::Store(e)) => {
@@ -338,7 +353,7 @@ async fn inform_session(
             }
         }
     }
-    let f = facts::from_params(&inform.parameters);
+    let mut f = facts::from_params(&inform.parameters);
     let codes: Vec<String> = inform
         .events
         .iter()
@@ -384,6 +399,8 @@ async fn inform_session(
         }
     };
     tracing::debug!(device = %label, device_id = fresh.id, events = ?codes, "Inform");
+    // The session keeps what the planner reads, not the reported values (stored already).
+    f.params = Vec::new();
     let mut session = Session::new(fresh, label, ns, codes, f, acs_base);
     session.record("->", raw);
     let mut out_header = Header {

@@ -93,6 +93,9 @@ impl Default for CwmpConfig {
     }
 }
 
+/// Requests processed at once (two cores keep busy with far fewer).
+const MAX_INFLIGHT: usize = 256;
+
 /// Everything a CWMP request handler needs.
 pub struct Acs {
     pub store: DynStore,
@@ -102,6 +105,9 @@ pub struct Acs {
     pub writer: WriteQueue,
     pub keys: Keys,
     pub connreq: Arc<ConnectionRequester>,
+    /// Requests being worked on at once; the others wait with their body still in the socket,
+    /// so thousands of concurrent CPEs cost little memory.
+    pub inflight: tokio::sync::Semaphore,
 }
 
 impl Acs {
@@ -138,6 +144,7 @@ impl Acs {
             writer,
             keys,
             connreq,
+            inflight: tokio::sync::Semaphore::new(MAX_INFLIGHT),
         });
         let weak = Arc::downgrade(&acs);
         tokio::spawn(async move {
