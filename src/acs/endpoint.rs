@@ -660,8 +660,10 @@ async fn next_request(acs: &Acs, s: &mut Session) -> Response {
         Some((kind, body)) => {
             // Recorded before sending: a CPE that acts and drops the connection is not asked
             // again until the confirmation window has passed.
+            // Settings need no record before they are sent: a lost answer just sends them
+            // again. Sync and disruptive operations are recorded first.
             if let Some(item) = kind.item()
-                && !matches!(kind, RequestKind::SyncValues)
+                && !matches!(kind, RequestKind::SyncValues | RequestKind::Set { .. })
             {
                 let key = match (&kind, &body) {
                     (RequestKind::Download { command_key, .. }, _) => Some(command_key.as_str()),
@@ -808,15 +810,30 @@ async fn on_response(acs: &Acs, s: &mut Session, id: Option<String>, body: Body)
         }
         (RequestKind::Set { item, hash, params }, Body::SetParameterValuesResponse { status }) => {
             tracing::info!(device = %s.label, item = %item, status, "settings confirmed");
-            let r = acs
-                .store
-                .op_confirmed(dev, &item, &hash, &params, now)
-                .await
-                .map_err(|e| e.to_string());
             if let Some(ctx) = &mut s.context {
                 let row = ctx.ops.entry(item.clone()).or_default();
                 row.confirmed_hash = Some(hash.clone());
                 row.gave_up = false;
+            }
+            // Whether this confirmation settles the device's settings (saves a write at the end).
+            let settings_done = s.device.settings_pending
+                && s.context.as_ref().is_some_and(|c| {
+                    !c.pending_groups().any(|(g, _, _)| {
+                        c.ops
+                            .get(&format!("settings:{g}"))
+                            .is_none_or(|o| !o.gave_up)
+                    })
+                });
+            let r = acs
+                .store
+                .op_confirmed(dev, &item, &hash, &params, now, settings_done)
+                .await
+                .map_err(|e| e.to_string());
+            if r.is_ok() {
+                s.device.last_configuration = Some(now);
+                if settings_done {
+                    s.device.settings_pending = false;
+                }
             }
             if item == planner::ITEM_CR {
                 s.device.cr_configured = true;

@@ -197,7 +197,8 @@ pub trait Store: Send + Sync + 'static {
         next_attempt: Option<i64>,
         gave_up: bool,
     ) -> Result<()>;
-    /// A settings-like item confirmed by the CPE: remembers the hash and the values set.
+    /// A settings-like item confirmed by the CPE: remembers the hash and the values set;
+    /// `settings_done` (no other setting group pending) settles the device's settings too.
     async fn op_confirmed(
         &self,
         device_id: i64,
@@ -205,6 +206,7 @@ pub trait Store: Send + Sync + 'static {
         hash: &str,
         params: &[ParamWrite],
         now: i64,
+        settings_done: bool,
     ) -> Result<()>;
     /// An operation finished: its row goes and the device's flag clears.
     async fn op_done(&self, device_id: i64, item: &str, now: i64) -> Result<()>;

@@ -806,7 +806,8 @@ macro_rules! sql_store {
             async fn op_fault(&self, device_id: i64, item: &str, fault: &str, next_attempt: Option<i64>, gave_up: bool) -> $crate::store::Result<()> {
                 sqlx::query(
                     "INSERT INTO device_ops (device_id, item, attempts, last_fault, next_attempt, gave_up) VALUES ($1, $2, 1, $3, $4, $5) \
-                     ON CONFLICT (device_id, item) DO UPDATE SET last_fault = $3, next_attempt = $4, gave_up = $5, sent_at = NULL",
+                     ON CONFLICT (device_id, item) DO UPDATE SET last_fault = $3, next_attempt = $4, gave_up = $5, sent_at = NULL, \
+                     attempts = CASE WHEN device_ops.sent_at IS NULL THEN device_ops.attempts + 1 ELSE device_ops.attempts END",
                 )
                 .bind(device_id)
                 .bind(item)
@@ -819,7 +820,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn op_confirmed(&self, device_id: i64, item: &str, hash: &str, params: &[$crate::store::ParamWrite], now: i64) -> $crate::store::Result<()> {
+            async fn op_confirmed(&self, device_id: i64, item: &str, hash: &str, params: &[$crate::store::ParamWrite], now: i64, settings_done: bool) -> $crate::store::Result<()> {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO device_ops (device_id, item, attempts, confirmed_hash, confirmed_at) VALUES ($1, $2, 0, $3, $4) \
@@ -834,7 +835,8 @@ macro_rules! sql_store {
                 .await
                 .map_err($crate::store::sql::classify)?;
                 let cr = if item == "connection_request_credentials" { ", cr_configured = TRUE" } else { "" };
-                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE devices SET last_configuration = $1{cr} WHERE id = $2")))
+                let done = if settings_done { ", settings_pending = FALSE" } else { "" };
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE devices SET last_configuration = $1{cr}{done} WHERE id = $2")))
                     .bind(now)
                     .bind(device_id)
                     .execute(&mut *tx)
@@ -1032,15 +1034,24 @@ macro_rules! sql_store {
             }
 
             async fn reset_settings_faults(&self, device_id: Option<i64>, type_id: Option<i64>) -> $crate::store::Result<()> {
-                sqlx::query(
-                    "UPDATE device_ops SET attempts = 0, last_fault = NULL, next_attempt = NULL, gave_up = FALSE \
-                     WHERE (item LIKE 'settings:%' OR item = 'update_frequency') AND (device_id = $1 OR device_id IN \
-                     (SELECT id FROM devices WHERE type_id = $2))",
-                )
-                .bind(device_id.unwrap_or(-1))
-                .bind(type_id.unwrap_or(-1))
-                .execute(&self.pool)
-                .await?;
+                // Only rows that carry a fault state are touched (most have none).
+                const FAULTED: &str = "(item LIKE 'settings:%' OR item = 'update_frequency') \
+                    AND (attempts > 0 OR gave_up = TRUE OR last_fault IS NOT NULL OR next_attempt IS NOT NULL)";
+                const RESET: &str = "UPDATE device_ops SET attempts = 0, last_fault = NULL, next_attempt = NULL, gave_up = FALSE WHERE ";
+                if let Some(d) = device_id {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("{RESET}device_id = $1 AND {FAULTED}")))
+                        .bind(d)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                if let Some(t) = type_id {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "{RESET}device_id IN (SELECT id FROM devices WHERE type_id = $1) AND {FAULTED}"
+                    )))
+                    .bind(t)
+                    .execute(&self.pool)
+                    .await?;
+                }
                 Ok(())
             }
 
