@@ -197,11 +197,17 @@ impl ConnectionRequester {
             Ok(()) => "ok".to_string(),
             Err(e) => e.to_string(),
         };
+        // The same outcome as a minute ago needs no new record (an unreachable CPE behind NAT
+        // would otherwise cost a write per queued operation).
+        let now = now_micros();
+        let unchanged = device.cr_last_result.as_deref() == Some(text.as_str())
+            && device.cr_last_attempt.is_some_and(|t| now - t < 60_000_000);
+        if unchanged {
+            tracing::debug!(device_id, url = %url, result = %text, "connection request");
+            return;
+        }
         tracing::info!(device_id, url = %url, result = %text, "connection request");
-        let _ = self
-            .store
-            .record_connection_request(device_id, now_micros(), &text, false)
-            .await;
+        let _ = self.store.record_connection_request(device_id, now, &text, false).await;
     }
 
     /// Probes devices' liveness with connection requests (bounded parallelism and time);

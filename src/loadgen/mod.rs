@@ -259,6 +259,7 @@ async fn register(
 }
 
 struct Shared {
+    run_id: u32,
     args: LoadgenArgs,
     rest: Rest,
     ids: Vec<i64>,
@@ -300,7 +301,8 @@ async fn worker(sh: Arc<Shared>, w: u64, warmup: bool) -> Tally {
         let with_work = !warmup && a.work_share > 0.0 && rand::rng().random::<f64>() < a.work_share;
         let mut mark = None;
         if with_work {
-            let m = sh.marks.fetch_add(1, Ordering::Relaxed).to_string();
+            // Unique across runs: a value a device already confirmed would (rightly) not be sent.
+            let m = format!("{}-{}", sh.run_id, sh.marks.fetch_add(1, Ordering::Relaxed));
             let root = if dev % 2 == 1 {
                 "Device."
             } else {
@@ -350,6 +352,12 @@ async fn worker(sh: Arc<Shared>, w: u64, warmup: bool) -> Tally {
                     if !out.set.iter().any(|(n, v)| *n == param && *v == m) {
                         sh.lost.fetch_add(1, Ordering::Relaxed);
                         tally.error("lost operation (queued setting not delivered)");
+                        eprintln!(
+                            "lost operation: device {} (id {}) was given {param}={m} but its next session carried {:?}",
+                            serial(&a.prefix, dev),
+                            sh.ids[dev as usize],
+                            out.set
+                        );
                     }
                 }
                 if measuring || warmup {
@@ -487,6 +495,7 @@ pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
     let ids = register(&rest, &a, &orgs, ty).await?;
     let args = a.clone();
     let sh = Arc::new(Shared {
+        run_id: rand::rng().random(),
         args,
         rest,
         ids,

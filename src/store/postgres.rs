@@ -19,6 +19,11 @@ impl PgStore {
         sqlx::migrate!("migrations/postgres")
     }
 
+    /// PostgreSQL takes concurrent writers (row locks): nothing to queue.
+    async fn write_lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
     pub async fn connect(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)

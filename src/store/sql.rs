@@ -413,6 +413,7 @@ macro_rules! sql_store {
             }
 
             async fn insert(&self, table: $crate::store::Table, values: &$crate::store::Values) -> $crate::store::Result<i64> {
+                let _write = self.write_lock().await;
                 let sql = $crate::store::sql::Sql::insert(table.name(), values);
                 let (id,): (i64,) = Self::query_as(&sql)
                     .fetch_one(&self.pool)
@@ -422,6 +423,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_many(&self, table: $crate::store::Table, rows: &[$crate::store::Values]) -> $crate::store::Result<Vec<i64>> {
+                let _write = self.write_lock().await;
                 let mut tx = self.pool.begin().await?;
                 let mut ids = Vec::with_capacity(rows.len());
                 for values in rows {
@@ -454,6 +456,7 @@ macro_rules! sql_store {
             }
 
             async fn update(&self, table: $crate::store::Table, id: i64, scope: &$crate::store::Scope, values: &$crate::store::Values) -> $crate::store::Result<bool> {
+                let _write = self.write_lock().await;
                 if values.is_empty() {
                     return self.fetch_by_id::<(i64,)>(table.name(), id, table.scope_column(), scope).await.map(|r| r.is_some());
                 }
@@ -466,6 +469,7 @@ macro_rules! sql_store {
             }
 
             async fn delete(&self, table: $crate::store::Table, id: i64, scope: &$crate::store::Scope) -> $crate::store::Result<bool> {
+                let _write = self.write_lock().await;
                 let mut sql = $crate::store::sql::Sql::new("DELETE FROM ");
                 sql.push(table.name()).push(" WHERE id = ").arg($crate::store::Val::Int(Some(id)));
                 if let Some(col) = table.scope_column() {
@@ -553,6 +557,7 @@ macro_rules! sql_store {
             }
 
             async fn refresh_status(&self, ids: &[i64], now: i64, default_interval_s: i64, grace_factor: i64) -> $crate::store::Result<u64> {
+                let _write = self.write_lock().await;
                 if ids.is_empty() {
                     return Ok(0);
                 }
@@ -566,6 +571,7 @@ macro_rules! sql_store {
             }
 
             async fn sweep_down(&self, now: i64, default_interval_s: i64, factor: i64, limit: i64) -> $crate::store::Result<u64> {
+                let _write = self.write_lock().await;
                 // Conditional on status_up, so instances sweeping the same rows at once flip each
                 // device (and move its status_change) only once.
                 let mut sql = $crate::store::sql::Sql::new("UPDATE devices SET status_up = FALSE, status_change = ");
@@ -587,6 +593,7 @@ macro_rules! sql_store {
             }
 
             async fn apply_cwmp_writes(&self, writes: &[$crate::store::InformWrite]) -> $crate::store::Result<Vec<Option<$crate::store::CwmpDevice>>> {
+                let _write = self.write_lock().await;
                 if writes.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -710,6 +717,7 @@ macro_rules! sql_store {
             }
 
             async fn device_type_for(&self, manufacturer: &str, product_class: &str) -> $crate::store::Result<i64> {
+                let _write = self.write_lock().await;
                 let found: Option<(i64,)> = sqlx::query_as(
                     "SELECT id FROM device_types WHERE manufacturer = $1 AND product_class = $2 ORDER BY id LIMIT 1",
                 )
@@ -788,6 +796,7 @@ macro_rules! sql_store {
             }
 
             async fn op_sent(&self, device_id: i64, item: &str, command_key: Option<&str>, now: i64) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 sqlx::query(
                     "INSERT INTO device_ops (device_id, item, attempts, last_attempt, command_key, sent_at) VALUES ($1, $2, 1, $3, $4, $3) \
                      ON CONFLICT (device_id, item) DO UPDATE SET attempts = device_ops.attempts + 1, last_attempt = $3, \
@@ -804,6 +813,7 @@ macro_rules! sql_store {
             }
 
             async fn op_fault(&self, device_id: i64, item: &str, fault: &str, next_attempt: Option<i64>, gave_up: bool) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 sqlx::query(
                     "INSERT INTO device_ops (device_id, item, attempts, last_fault, next_attempt, gave_up) VALUES ($1, $2, 1, $3, $4, $5) \
                      ON CONFLICT (device_id, item) DO UPDATE SET last_fault = $3, next_attempt = $4, gave_up = $5, sent_at = NULL, \
@@ -821,6 +831,7 @@ macro_rules! sql_store {
             }
 
             async fn op_confirmed(&self, device_id: i64, item: &str, hash: &str, params: &[$crate::store::ParamWrite], now: i64, settings_done: bool) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO device_ops (device_id, item, attempts, confirmed_hash, confirmed_at) VALUES ($1, $2, 0, $3, $4) \
@@ -851,6 +862,7 @@ macro_rules! sql_store {
             }
 
             async fn op_done(&self, device_id: i64, item: &str, now: i64) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 let mut tx = self.pool.begin().await?;
                 let flag = match item {
                     "reboot" => Some("reboot_requested = NULL"),
@@ -876,6 +888,7 @@ macro_rules! sql_store {
             }
 
             async fn transfer_complete(&self, device_id: i64, command_key: &str, fault: Option<&str>, now: i64) -> $crate::store::Result<bool> {
+                let _write = self.write_lock().await;
                 let mut tx = self.pool.begin().await?;
                 let found: Option<(i64,)> = sqlx::query_as(
                     "SELECT device_id FROM device_ops WHERE device_id = $1 AND item = 'firmware' AND command_key = $2",
@@ -912,6 +925,7 @@ macro_rules! sql_store {
             }
 
             async fn expire_downloads(&self, now: i64, timeout_us: i64) -> $crate::store::Result<u64> {
+                let _write = self.write_lock().await;
                 let done = sqlx::query(
                     "UPDATE device_ops SET gave_up = TRUE, sent_at = NULL, \
                      last_fault = 'timeout: the CPE never confirmed the download (no TransferComplete)' \
@@ -924,6 +938,7 @@ macro_rules! sql_store {
             }
 
             async fn set_settings_pending(&self, device_id: i64, pending: bool, now: i64) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 sqlx::query(
                     "UPDATE devices SET settings_pending = $1, \
                      last_configuration = CASE WHEN $1 = FALSE AND last_configuration IS NULL THEN $3 ELSE last_configuration END \
@@ -938,6 +953,7 @@ macro_rules! sql_store {
             }
 
             async fn mark_type_settings_pending(&self, type_id: i64) -> $crate::store::Result<u64> {
+                let _write = self.write_lock().await;
                 let done = sqlx::query("UPDATE devices SET settings_pending = TRUE WHERE type_id = $1 AND settings_pending = FALSE")
                     .bind(type_id)
                     .execute(&self.pool)
@@ -946,6 +962,7 @@ macro_rules! sql_store {
             }
 
             async fn store_tree(&self, device_id: i64, params: &[$crate::store::ParamWrite], now: i64) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 let mut tx = self.pool.begin().await?;
                 let rows: Vec<(i64, &$crate::store::ParamWrite)> = params.iter().map(|p| (device_id, p)).collect();
                 for chunk in $crate::store::sql::bucketed(&rows) {
@@ -962,6 +979,7 @@ macro_rules! sql_store {
             }
 
             async fn save_session_log(&self, device_id: i64, started: i64, ended: i64, transcript: &str, keep: i64) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("INSERT INTO device_sessions (device_id, started, ended, transcript) VALUES ($1, $2, $3, $4)")
                     .bind(device_id)
@@ -990,6 +1008,7 @@ macro_rules! sql_store {
             }
 
             async fn secret(&self, name: &str, fresh: &str) -> $crate::store::Result<String> {
+                let _write = self.write_lock().await;
                 // Every instance inserts its candidate; the first one wins for all.
                 sqlx::query("INSERT INTO acs_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                     .bind(name)
@@ -1014,6 +1033,7 @@ macro_rules! sql_store {
             }
 
             async fn record_connection_request(&self, device_id: i64, now: i64, result: &str, up: bool) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 let sql = if up {
                     "UPDATE devices SET cr_last_attempt = $1, cr_last_result = $2, \
                      status_change = CASE WHEN status_up THEN status_change ELSE $1 END, status_up = TRUE WHERE id = $3"
@@ -1025,6 +1045,7 @@ macro_rules! sql_store {
             }
 
             async fn op_reset(&self, device_id: i64, item: &str) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 sqlx::query("DELETE FROM device_ops WHERE device_id = $1 AND item = $2")
                     .bind(device_id)
                     .bind(item)
@@ -1034,6 +1055,7 @@ macro_rules! sql_store {
             }
 
             async fn reset_settings_faults(&self, device_id: Option<i64>, type_id: Option<i64>) -> $crate::store::Result<()> {
+                let _write = self.write_lock().await;
                 // Only rows that carry a fault state are touched (most have none).
                 const FAULTED: &str = "(item LIKE 'settings:%' OR item = 'update_frequency') \
                     AND (attempts > 0 OR gave_up = TRUE OR last_fault IS NOT NULL OR next_attempt IS NOT NULL)";
@@ -1056,6 +1078,7 @@ macro_rules! sql_store {
             }
 
             async fn update_devices(&self, ids: &[i64], scope: &$crate::store::Scope, values: &$crate::store::Values) -> $crate::store::Result<u64> {
+                let _write = self.write_lock().await;
                 let mut total = 0;
                 let mut tx = self.pool.begin().await?;
                 for chunk in ids.chunks(1000) {
@@ -1074,6 +1097,7 @@ macro_rules! sql_store {
             }
 
             async fn create_token(&self, name: &str, token_hash: &str, admin: bool, orgs: &[i64]) -> $crate::store::Result<i64> {
+                let _write = self.write_lock().await;
                 let mut tx = self.pool.begin().await?;
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO api_tokens (name, token_hash, admin, created) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -1108,6 +1132,7 @@ macro_rules! sql_store {
             }
 
             async fn revoke_token(&self, name: &str, now: i64) -> $crate::store::Result<bool> {
+                let _write = self.write_lock().await;
                 let done = sqlx::query("UPDATE api_tokens SET revoked = $1 WHERE name = $2 AND revoked IS NULL")
                     .bind(now)
                     .bind(name)

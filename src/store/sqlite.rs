@@ -11,6 +11,9 @@ use super::sql::sql_store;
 
 pub struct SqliteStore {
     pub(crate) pool: Pool<Sqlite>,
+    /// SQLite has one writer at a time; writers that collide sleep in its busy handler (a
+    /// millisecond and more each). Queuing them here instead keeps writes back to back.
+    write: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -18,6 +21,10 @@ impl SqliteStore {
 
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("migrations/sqlite")
+    }
+
+    async fn write_lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.write.lock().await)
     }
 
     pub async fn connect(url: &str) -> Result<Self> {
@@ -33,7 +40,10 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(opts)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            write: tokio::sync::Mutex::new(()),
+        })
     }
 }
 
