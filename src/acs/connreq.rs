@@ -34,10 +34,60 @@ pub enum CrError {
 pub struct ConnectionRequester {
     store: DynStore,
     keys: Keys,
-    allow: Vec<IpNet>,
+    allow: Arc<Vec<IpNet>>,
     timeout: Duration,
     min_interval: Duration,
     recent: Mutex<HashMap<i64, Instant>>,
+    /// One client for every request (building one loads the TLS root store: costly).
+    client: Option<reqwest::Client>,
+}
+
+/// The URL to request, if the allow-list lets the ACS go there (names are checked when they
+/// are resolved, by [`AllowedResolver`]).
+fn check_target(allow: &[IpNet], url: &str) -> Result<reqwest::Url, CrError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| CrError::BadUrl(url.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(CrError::BadUrl(url.to_string()));
+    }
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| CrError::BadUrl(url.to_string()))?;
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        && !allow.is_empty()
+        && !allow.iter().any(|n| n.contains(&ip))
+    {
+        return Err(CrError::NotAllowed(ip));
+    }
+    Ok(parsed)
+}
+
+/// Resolves host names for connection requests, keeping only allowed addresses: a name can
+/// never lead the ACS outside the allowed networks.
+struct AllowedResolver {
+    allow: Arc<Vec<IpNet>>,
+}
+
+impl reqwest::dns::Resolve for AllowedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow.clone();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| allow.is_empty() || allow.iter().any(|n| n.contains(&a.ip())))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!(
+                    "{} has no address in the allowed connection-request networks",
+                    name.as_str()
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl ConnectionRequester {
@@ -48,6 +98,22 @@ impl ConnectionRequester {
         timeout: Duration,
         min_interval: Duration,
     ) -> ConnectionRequester {
+        let allow = Arc::new(allow);
+        crate::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            // Each request reaches the CPE afresh (a kept-alive connection says nothing about
+            // whether it is reachable now).
+            .pool_max_idle_per_host(0)
+            .dns_resolver(Arc::new(AllowedResolver {
+                allow: allow.clone(),
+            }))
+            .build()
+            .map_err(
+                |e| tracing::error!(error = %e, "connection requests disabled: no HTTP client"),
+            )
+            .ok();
         ConnectionRequester {
             store,
             keys,
@@ -55,32 +121,8 @@ impl ConnectionRequester {
             timeout,
             min_interval,
             recent: Mutex::new(HashMap::new()),
+            client,
         }
-    }
-
-    /// Where a URL points, if the allow-list lets the ACS go there.
-    async fn target(&self, url: &str) -> Result<(reqwest::Url, SocketAddr), CrError> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| CrError::BadUrl(url.to_string()))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(CrError::BadUrl(url.to_string()));
-        }
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| CrError::BadUrl(url.to_string()))?;
-        let port = parsed.port_or_known_default().unwrap_or(80);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addr = match host.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, port),
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|e| CrError::Unreachable(e.to_string()))?
-                .next()
-                .ok_or_else(|| CrError::Unreachable(format!("{host} does not resolve")))?,
-        };
-        if !self.allow.is_empty() && !self.allow.iter().any(|n| n.contains(&addr.ip())) {
-            return Err(CrError::NotAllowed(addr.ip()));
-        }
-        Ok((parsed, addr))
     }
 
     /// Sends one connection request and waits for the CPE's answer.
@@ -90,15 +132,11 @@ impl ConnectionRequester {
         url: &str,
         timeout: Duration,
     ) -> Result<(), CrError> {
-        let (parsed, addr) = self.target(url).await?;
-        let host = parsed.host_str().unwrap_or_default().to_string();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve(&host, addr)
-            .build()
-            .map_err(|e| CrError::Unreachable(e.to_string()))?;
+        let parsed = check_target(&self.allow, url)?;
+        let client = self
+            .client
+            .as_ref()
+            .ok_or_else(|| CrError::Unreachable("no HTTP client".into()))?;
         let unreachable = |e: reqwest::Error| {
             CrError::Unreachable(if e.is_timeout() {
                 "timed out".into()
@@ -108,6 +146,7 @@ impl ConnectionRequester {
         };
         let first = client
             .get(parsed.clone())
+            .timeout(timeout)
             .send()
             .await
             .map_err(unreachable)?;
@@ -135,6 +174,7 @@ impl ConnectionRequester {
             .map_err(|_| CrError::Status(401))?;
         let second = client
             .get(parsed)
+            .timeout(timeout)
             .header(AUTHORIZATION, auth)
             .send()
             .await
@@ -207,7 +247,10 @@ impl ConnectionRequester {
             return;
         }
         tracing::info!(device_id, url = %url, result = %text, "connection request");
-        let _ = self.store.record_connection_request(device_id, now, &text, false).await;
+        let _ = self
+            .store
+            .record_connection_request(device_id, now, &text, false)
+            .await;
     }
 
     /// Probes devices' liveness with connection requests (bounded parallelism and time);
@@ -244,5 +287,35 @@ impl ConnectionRequester {
             .filter(|(_, ok)| *ok)
             .map(|(id, _)| id)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_outside_the_allowed_networks_are_refused_before_any_traffic() {
+        let allow: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
+        assert!(check_target(&allow, "http://127.0.0.1:7547/cr").is_ok());
+        assert!(matches!(
+            check_target(&allow, "http://10.1.2.3:7547/"),
+            Err(CrError::NotAllowed(_))
+        ));
+        assert!(matches!(
+            check_target(&allow, "http://[2001:db8::1]:7547/"),
+            Err(CrError::NotAllowed(_))
+        ));
+        assert!(matches!(
+            check_target(&allow, "ftp://127.0.0.1/"),
+            Err(CrError::BadUrl(_))
+        ));
+        assert!(matches!(
+            check_target(&allow, "not a url"),
+            Err(CrError::BadUrl(_))
+        ));
+        // Names are checked when resolved; an empty list allows everything.
+        assert!(check_target(&allow, "http://cpe.example/").is_ok());
+        assert!(check_target(&[], "http://10.1.2.3/").is_ok());
     }
 }
