@@ -213,11 +213,14 @@ impl SessionTable {
         };
         let e = m.by_id.get_mut(&id)?;
         e.last_seen = Instant::now();
-        if !by_ip {
-            e.conn = conn;
-        }
         let session = e.session.clone();
-        if !by_ip {
+        if !by_ip && e.conn != conn {
+            // The session moved to a new connection: forget the old one's mapping, so a CPE
+            // that opens a connection per request does not grow the table.
+            let old = std::mem::replace(&mut e.conn, conn);
+            if m.by_conn.get(&old).is_some_and(|s| *s == id) {
+                m.by_conn.remove(&old);
+            }
             m.by_conn.insert(conn, id);
         }
         Some((session, by_ip))
@@ -236,9 +239,22 @@ impl SessionTable {
         for id in &stale {
             Self::remove_locked(&mut m, id);
         }
-        let live = m.by_id.len();
-        m.by_conn.shrink_to(live * 2);
+        // Connections whose session is gone (a keep-alive connection that moved on to a newer
+        // session of another device, say) are forgotten too.
+        let Maps { by_id, by_conn, .. } = &mut *m;
+        by_conn.retain(|_, id| by_id.contains_key(id));
+        let live = by_id.len();
+        by_conn.shrink_to(live * 2);
         stale.len()
+    }
+
+    /// Connections mapped to sessions (for tests: it must not outgrow the sessions).
+    pub fn connections(&self) -> usize {
+        self.maps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_conn
+            .len()
     }
 
     pub fn len(&self) -> usize {
@@ -251,5 +267,63 @@ impl SessionTable {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(device_id: i64) -> Session {
+        let device = CwmpDevice {
+            id: device_id,
+            ..CwmpDevice::default()
+        };
+        Session::new(
+            device,
+            "t".into(),
+            CwmpNs::V1_0,
+            Vec::new(),
+            Facts::default(),
+            "http://x".into(),
+        )
+    }
+
+    #[test]
+    fn a_session_on_many_connections_keeps_one_mapping() {
+        let t = SessionTable::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let s = session(1);
+        let id = s.id.clone();
+        t.insert(s, 1, ip);
+        for conn in 2..100 {
+            assert!(t.find(Some(&id), conn, ip).is_some());
+        }
+        assert_eq!(t.connections(), 1);
+        // Found by its latest connection without the cookie; not by an old one.
+        assert!(t.find(None, 99, ip).is_some_and(|(_, by_ip)| !by_ip));
+        t.remove(&id);
+        assert_eq!((t.len(), t.connections()), (0, 0));
+    }
+
+    #[test]
+    fn a_newer_session_of_the_device_supersedes_and_expiry_cleans_up() {
+        let t = SessionTable::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let (a, b) = (session(7), session(7));
+        let (ida, idb) = (a.id.clone(), b.id.clone());
+        t.insert(a, 1, ip);
+        let (_, replaced) = t.insert(b, 2, ip);
+        assert!(replaced.is_some());
+        assert!(!t.is_current(&ida, 7));
+        assert!(t.is_current(&idb, 7));
+        assert!(
+            t.find(Some(&ida), 1, ip).is_some(),
+            "the old one still gets its last answer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(t.expire(Duration::from_millis(10)), 2);
+        assert_eq!((t.len(), t.connections()), (0, 0));
+        assert!(t.find(Some(&idb), 2, ip).is_none());
     }
 }

@@ -133,7 +133,7 @@ pub(crate) const DEVICE_FROM: &str = "devices d JOIN device_types t ON t.id = d.
     LEFT JOIN locations l ON l.id = d.location_id";
 
 /// What the CWMP side needs of a device: identity, credentials and the state the planner reads.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub struct CwmpDevice {
     pub id: i64,
     pub organization_id: i64,
