@@ -493,6 +493,97 @@ async fn firmware_upgrade_and_failure(b: Backend) {
     app.stop().await;
 }
 
+/// Creates a firmware image and uploads its file; returns its id and SHA-256 (hex).
+async fn upload_image(app: &TestApp, version: &str, image: &[u8]) -> (i64, String) {
+    let fw = app
+        .post(
+            "/api/v1/inventory_firmware_image/",
+            json!({ "name": "ZN", "version": version }),
+        )
+        .await
+        .expect(201)
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/inventory_firmware_image/{fw}/file/")))
+        .bearer_auth(&app.admin)
+        .body(image.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    (fw, hex::encode(sha2::Sha256::digest(image)))
+}
+
+async fn firmware_reported_autonomously_or_never(b: Backend) {
+    let app = TestApp::spawn_with(b, |a| {
+        a.retry_backoff = 0;
+        a.connection_request_interval = 0;
+        a.download_timeout = 2;
+    })
+    .await;
+    let mut c = onboard(&app, "FW-ATC", json!({})).await;
+
+    // A CPE that reports the requested download as an AutonomousTransferComplete.
+    let (fw, sha) = upload_image(&app, "2.0", &[3u8; 5000]).await;
+    c.sim.register_firmware(&sha, "2.0");
+    c.sim.report_downloads_autonomously(true);
+    patch(&app, c.id, json!({ "firmware_image": fw })).await;
+    let logs = woken(&app, &mut c).await;
+    assert!(methods(&logs).contains(&"Download"));
+    let reported = logs
+        .iter()
+        .find(|l| l.has_event("10 AUTONOMOUS TRANSFER COMPLETE"))
+        .expect("the CPE came back with an autonomous report");
+    assert!(
+        reported
+            .cpe_requests
+            .iter()
+            .any(|(r, _)| matches!(r, Body::AutonomousTransferComplete(_)))
+    );
+    assert!(logs.iter().all(|l| l.transfer_completes().is_empty()));
+    let d = dev(&app, c.id).await;
+    assert_eq!(d["firmware_image_is_pending"], false, "{d}");
+    assert_eq!(d["software_version"], "2.0");
+    assert_eq!(d["pending_settings"], "none");
+
+    // A CPE that takes the Download and is never heard of about it again: after the
+    // download timeout the operation is a recorded failure, not resent.
+    let (fw2, _) = upload_image(&app, "3.0", &[4u8; 5000]).await;
+    c.sim.drop_before("Download");
+    patch(&app, c.id, json!({ "firmware_image": fw2 })).await;
+    woken(&app, &mut c).await;
+    assert!(
+        c.sim.transfers().len() == 1,
+        "the second image was never fetched"
+    );
+    let d = dev(&app, c.id).await;
+    assert_eq!(d["firmware_image_is_pending"], true);
+    let it = item(&d, "firmware_upgrade_requested").unwrap();
+    assert_eq!(it["given_up"], false, "{it}");
+    let log = c.sim.run_session(&mut c.client).await.unwrap();
+    assert!(
+        !log.methods().contains(&"Download"),
+        "waiting for the TransferComplete, not resending"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.running.as_ref().unwrap().acs.sweep().await;
+    let d = dev(&app, c.id).await;
+    assert_eq!(d["firmware_image_is_pending"], true);
+    assert_eq!(d["software_version"], "2.0");
+    let it = item(&d, "firmware_upgrade_requested").unwrap();
+    assert_eq!(it["given_up"], true, "{it}");
+    assert!(
+        it["last_fault"].as_str().unwrap().contains("timeout"),
+        "{it}"
+    );
+    let log = c.sim.run_session(&mut c.client).await.unwrap();
+    assert!(!log.methods().contains(&"Download"));
+    app.stop().await;
+}
+
 async fn connection_requests_and_update_status(b: Backend) {
     let app = app(b).await;
     let mut c = onboard(&app, "CR-1", json!({})).await;
@@ -705,6 +796,7 @@ both_backends!(
     factory_reset_then_settings_again,
     sync_reads_the_whole_tree,
     firmware_upgrade_and_failure,
+    firmware_reported_autonomously_or_never,
     connection_requests_and_update_status,
     debug_keeps_transcripts,
     update_frequency_and_bulk,

@@ -527,6 +527,39 @@ async fn auto_register(
         .ok_or(crate::store::StoreError::ForeignKey)
 }
 
+/// Some CPEs report the download the ACS asked for as an AutonomousTransferComplete (no
+/// CommandKey). It closes the pending firmware operation when it names this device's image URL.
+async fn autonomous_transfer_complete(
+    acs: &Acs,
+    s: &Session,
+    atc: &crate::cwmp::AutonomousTransferComplete,
+) -> crate::store::Result<()> {
+    let ours = format!("/firmware/{}/", s.device.id);
+    if !atc.is_download || !atc.file_type.starts_with('1') || !atc.transfer_url.contains(&ours) {
+        return Ok(());
+    }
+    let ops = acs.store.ops_for(&[s.device.id]).await?;
+    let Some(key) = ops
+        .into_iter()
+        .find(|o| o.item == "firmware" && o.sent_at.is_some() && !o.gave_up)
+        .and_then(|o| o.command_key)
+    else {
+        return Ok(());
+    };
+    let fault = atc
+        .fault
+        .as_ref()
+        .map(|f| format!("{}: {}", f.code, f.string.trim()));
+    if acs
+        .store
+        .transfer_complete(s.device.id, &key, fault.as_deref(), now_micros())
+        .await?
+    {
+        tracing::info!(device = %s.label, command_key = %key, fault = ?fault, "firmware download finished (autonomous report)");
+    }
+    Ok(())
+}
+
 /// Answers a request the CPE makes inside its session.
 async fn cpe_request(acs: &Acs, s: &mut Session, id: Option<String>, body: Body) -> Response {
     let reply = match body {
@@ -556,6 +589,11 @@ async fn cpe_request(acs: &Acs, s: &mut Session, id: Option<String>, body: Body)
         }
         Body::AutonomousTransferComplete(atc) => {
             tracing::info!(device = %s.label, url = %atc.transfer_url, fault = ?atc.fault, "AutonomousTransferComplete");
+            if let Err(e) = autonomous_transfer_complete(acs, s, &atc).await {
+                // Not acknowledged: the CPE keeps it and sends it again.
+                tracing::error!(device = %s.label, error = %e, "recording AutonomousTransferComplete failed");
+                return unavailable();
+            }
             Body::AutonomousTransferCompleteResponse
         }
         Body::GetRPCMethods => {

@@ -256,7 +256,10 @@ impl Simulator {
         };
         for t in transfers {
             let id = self.lock().next_id();
-            let body = Body::TransferComplete(t.tc.clone());
+            let body = match &t.autonomous {
+                Some(a) => Body::AutonomousTransferComplete(a.clone()),
+                None => Body::TransferComplete(t.tc.clone()),
+            };
             session.log.lines.push(format!("-> {}", summary(&body)));
             let env = Envelope::new(ns, Header::with_id(id), body.clone());
             let reply = match client.post(cwmp::to_vec(&env), false).await {

@@ -48,7 +48,8 @@ use super::client::ClientOptions;
 use super::datamodel::{DataModel, Node, XsdType};
 use super::session::Responder;
 use crate::cwmp::{
-    Body, CwmpNs, DeviceId, Download, EventStruct, Inform, ParameterValue, TransferComplete, Upload,
+    AutonomousTransferComplete, Body, CwmpNs, DeviceId, Download, EventStruct, Inform,
+    ParameterValue, TransferComplete, Upload,
 };
 
 /// What identifies a simulated device; the tree's `DeviceInfo.*` values follow it.
@@ -139,8 +140,10 @@ pub(crate) enum Effect {
 #[derive(Debug, Clone)]
 struct PendingTransfer {
     tc: TransferComplete,
-    /// `"M Download"` / `"M Upload"`.
+    /// `"M Download"` / `"M Upload"`; empty for an autonomous report.
     event: &'static str,
+    /// Set when the CPE reports this transfer as an AutonomousTransferComplete instead.
+    autonomous: Option<AutonomousTransferComplete>,
 }
 
 #[derive(Debug, Default)]
@@ -162,6 +165,8 @@ pub(crate) struct State {
     retry_count: u32,
     pub(crate) effects: Vec<Effect>,
     transfers: Vec<PendingTransfer>,
+    /// Report ACS-requested downloads as AutonomousTransferComplete (some firmwares do).
+    pub(crate) autonomous_reports: bool,
     pub(crate) scheduled: Vec<(Instant, String)>,
     pub(crate) boot: Instant,
     pub(crate) attrs: BTreeMap<String, Attr>,
@@ -327,6 +332,7 @@ impl SimulatorBuilder {
             retry_count: 0,
             effects: Vec::new(),
             transfers: Vec::new(),
+            autonomous_reports: false,
             scheduled: Vec::new(),
             boot: Instant::now(),
             attrs: BTreeMap::new(),
@@ -441,12 +447,17 @@ impl State {
 
     fn build_inform(&self) -> Inform {
         let mut events = self.events.clone();
-        if !self.transfers.is_empty()
-            && !events.iter().any(|e| e.event_code == "7 TRANSFER COMPLETE")
-        {
-            events.push(EventStruct::new("7 TRANSFER COMPLETE", ""));
-        }
         for t in &self.transfers {
+            let code = if t.autonomous.is_some() {
+                "10 AUTONOMOUS TRANSFER COMPLETE"
+            } else {
+                "7 TRANSFER COMPLETE"
+            };
+            if !events.iter().any(|e| e.event_code == code) {
+                events.push(EventStruct::new(code, ""));
+            }
+        }
+        for t in self.transfers.iter().filter(|t| t.autonomous.is_none()) {
             let e = EventStruct::new(t.event, t.tc.command_key.clone());
             if !events.contains(&e) {
                 events.push(e);
@@ -778,6 +789,12 @@ impl Simulator {
         self.lock()
             .firmware
             .insert(sha256_hex.to_ascii_lowercase(), version.to_string());
+    }
+
+    /// From now on, downloads the ACS asked for are reported as AutonomousTransferComplete
+    /// (event `10 AUTONOMOUS TRANSFER COMPLETE`, no CommandKey) instead of TransferComplete.
+    pub fn report_downloads_autonomously(&self, on: bool) {
+        self.lock().autonomous_reports = on;
     }
 
     // ---- faults ----

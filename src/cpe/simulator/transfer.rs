@@ -6,7 +6,9 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 use super::{PendingTransfer, State};
-use crate::cwmp::{CwmpTime, Download, FaultStruct, TransferComplete, Upload};
+use crate::cwmp::{
+    AutonomousTransferComplete, CwmpTime, Download, FaultStruct, TransferComplete, Upload,
+};
 use crate::digest::client_authorization;
 
 /// Largest file a simulated CPE downloads.
@@ -233,15 +235,33 @@ impl State {
             self.reboot(None);
         }
         record.fault = fault.clone();
+        let size = record.size;
         self.transfer_log.push(record);
+        let fault = fault.map(|(code, string)| FaultStruct { code, string });
+        let autonomous = self.autonomous_reports.then(|| AutonomousTransferComplete {
+            announce_url: String::new(),
+            transfer_url: d.url.clone(),
+            is_download: true,
+            file_type: d.file_type.clone(),
+            file_size: size,
+            target_file_name: d.target_file_name.clone(),
+            fault: fault.clone(),
+            start_time: Some(start.clone()),
+            complete_time: Some(complete.clone()),
+        });
         self.transfers.push(PendingTransfer {
             tc: TransferComplete {
                 command_key: d.command_key.clone(),
-                fault: fault.map(|(code, string)| FaultStruct { code, string }),
+                fault,
                 start_time: Some(start),
                 complete_time: Some(complete),
             },
-            event: "M Download",
+            event: if autonomous.is_some() {
+                ""
+            } else {
+                "M Download"
+            },
+            autonomous,
         });
     }
 
@@ -274,6 +294,7 @@ impl State {
                 complete_time: Some(complete),
             },
             event: "M Upload",
+            autonomous: None,
         });
     }
 }
