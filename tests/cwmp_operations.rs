@@ -247,6 +247,48 @@ async fn faults_are_retried_or_given_up(b: Backend) {
     app.stop().await;
 }
 
+async fn settings_survive_a_dropped_connection(b: Backend) {
+    let app = app(b).await;
+    let mut c = onboard(&app, "DRP-1", json!({})).await;
+    let ssid = format!("{WLAN}SSID");
+    // The CPE applies the SetParameterValues, then the connection breaks before its response:
+    // the ACS has no confirmation, so the group stays pending and is sent again.
+    c.sim.drop_after("SetParameterValues");
+    patch(
+        &app,
+        c.id,
+        json!({ "settings": { "wifi": { ssid.clone(): "Half-Done" } } }),
+    )
+    .await;
+    assert!(c.sim.wait_connection_request(Duration::from_secs(10)).await);
+    let log = c.sim.run_session(&mut c.client).await.unwrap();
+    assert!(log.methods().contains(&"SetParameterValues"));
+    assert_eq!(c.sim.value(&ssid).as_deref(), Some("Half-Done"));
+    let d = dev(&app, c.id).await;
+    assert_eq!(d["pending_settings"], "wifi", "{d}");
+    assert!(item(&d, "wifi").is_some());
+    let log = c.sim.run_session(&mut c.client).await.unwrap();
+    assert!(log.methods().contains(&"SetParameterValues"), "sent again");
+    assert_eq!(dev(&app, c.id).await["pending_settings"], "none");
+    // Dropped before the CPE applied anything: nothing changed on the CPE, still pending.
+    c.sim.drop_before("SetParameterValues");
+    patch(
+        &app,
+        c.id,
+        json!({ "settings": { "wifi": { ssid.clone(): "Second" } } }),
+    )
+    .await;
+    assert!(c.sim.wait_connection_request(Duration::from_secs(10)).await);
+    c.sim.run_session(&mut c.client).await.unwrap();
+    assert_eq!(c.sim.value(&ssid).as_deref(), Some("Half-Done"));
+    assert_eq!(dev(&app, c.id).await["pending_settings"], "wifi");
+    let log = c.sim.run_session(&mut c.client).await.unwrap();
+    assert!(log.methods().contains(&"SetParameterValues"));
+    assert_eq!(c.sim.value(&ssid).as_deref(), Some("Second"));
+    assert_eq!(dev(&app, c.id).await["pending_settings"], "none");
+    app.stop().await;
+}
+
 async fn reboot_once_even_when_the_connection_drops(b: Backend) {
     let app = app(b).await;
     let mut c = onboard(&app, "RBT-1", json!({})).await;
@@ -791,6 +833,7 @@ async fn restart_with_operations_pending(b: Backend) {
 both_backends!(
     settings_reach_the_cpe,
     faults_are_retried_or_given_up,
+    settings_survive_a_dropped_connection,
     reboot_once_even_when_the_connection_drops,
     concurrent_sessions_do_not_reboot_twice,
     factory_reset_then_settings_again,
