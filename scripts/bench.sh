@@ -151,7 +151,7 @@ case $s in
   for be in $backends; do
     start_server "$be" "s3_$be"
     loadgen warm --devices "$DEVICES" --cwmp "http://127.0.0.1:$CWMP_PORT/" --cpes 64 --duration 1 > /dev/null
-    repeat "s3_${be}" $COMMON --devices "$DEVICES" --no-warmup --work-share 0.05 --rest-rate 200
+    repeat "s3_${be}" $COMMON --devices "$DEVICES" --no-warmup --work-share 0.05 --work-kinds settings --rest-rate 200
     row "3: mixed (5% sessions with SetParameterValues, 200 REST/s)" "$be" "keepalive" "$(median "s3_${be}" sessions_per_s)" "$(median "s3_${be}" session_p50_ms)" "$(median "s3_${be}" session_p99_ms)" "lost $(median "s3_${be}" lost)" "REST list p99 $(median "s3_${be}" rest_list_p99_ms) ms"
   done
   ;;

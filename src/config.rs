@@ -289,6 +289,14 @@ pub struct ReplayArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// Work the load generator queues for a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkKind {
+    Settings,
+    Reboot,
+    Firmware,
+}
+
 /// `--auth` of `ferroacs replay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReplayAuth {
@@ -355,9 +363,19 @@ pub struct LoadgenArgs {
     /// Share of sessions after which the connection is closed.
     #[arg(long, default_value_t = 0.0)]
     pub close_share: f64,
-    /// Share of sessions that first queue a setting change through the REST API (and must carry it).
+    /// Share of sessions that first queue work through the REST API (and must carry it).
     #[arg(long, default_value_t = 0.0)]
     pub work_share: f64,
+    /// Kinds of work queued, picked at random per work session: a setting change, a reboot
+    /// (confirmed by the CPE's `M Reboot` session), a firmware upgrade (the CPE fetches the
+    /// image and reports a TransferComplete).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "settings,reboot,firmware"
+    )]
+    pub work_kinds: Vec<WorkKind>,
     /// REST requests per second alongside (list with filters, detail GETs, PATCHes).
     #[arg(long, default_value_t = 0.0)]
     pub rest_rate: f64,

@@ -4,8 +4,10 @@
 //! Devices are registered through the REST API (`bulk_create`, skipping those a previous run
 //! registered), then each of `--cpes` workers runs complete Digest-authenticated sessions for its
 //! share of the devices, back to back or at `--rate`. A share of the sessions first queues work
-//! through the REST API (a setting change) and checks that the very session that follows carries
-//! it: an operation that does not arrive is reported as lost.
+//! through the REST API (a setting change, a reboot or a firmware upgrade) and checks that the very
+//! session that follows carries it: an operation that does not arrive is reported as lost. A
+//! rebooted or upgraded CPE comes back at once (`M Reboot`, or the fetched image's
+//! TransferComplete) and the device is read back to check the operation is done.
 
 pub mod ceiling;
 pub mod stats;
@@ -20,7 +22,8 @@ use bytes::Bytes;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use crate::config::LoadgenArgs;
+use crate::config::{LoadgenArgs, WorkKind};
+use crate::cwmp;
 use stats::{Tally, rss_of};
 use vcpe::{DeviceRef, Vcpe};
 
@@ -134,9 +137,13 @@ pub fn inform_xml(prefix: &str, i: u64, params: usize, events: &str) -> Bytes {
         codes.len()
     ));
     for c in codes {
+        // `CODE=KEY` carries a CommandKey (`M Reboot=...`).
+        let (code, key) = c.split_once('=').unwrap_or((c, ""));
         x.push_str("<EventStruct><EventCode>");
-        x.push_str(c);
-        x.push_str("</EventCode><CommandKey></CommandKey></EventStruct>");
+        x.push_str(code);
+        x.push_str("</EventCode><CommandKey>");
+        x.push_str(&quick_xml::escape::escape(key));
+        x.push_str("</CommandKey></EventStruct>");
     }
     x.push_str("</Event><MaxEnvelopes>1</MaxEnvelopes><CurrentTime>2026-01-01T00:00:00Z</CurrentTime><RetryCount>0</RetryCount>");
     x.push_str(&format!(
@@ -271,6 +278,8 @@ struct Shared {
     marks: AtomicU64,
     lost: AtomicU64,
     work_sessions: AtomicU64,
+    /// The image firmware work upgrades to (created at start when firmware work is asked for).
+    firmware_image: Option<i64>,
 }
 
 async fn worker(sh: Arc<Shared>, w: u64, warmup: bool) -> Tally {
@@ -298,36 +307,16 @@ async fn worker(sh: Arc<Shared>, w: u64, warmup: bool) -> Tally {
             tokio::time::sleep_until(next_slot).await;
         }
         let measuring = sh.measuring.load(Ordering::Relaxed);
-        let with_work = !warmup && a.work_share > 0.0 && rand::rng().random::<f64>() < a.work_share;
-        let mut mark = None;
-        if with_work {
-            // Unique across runs: a value a device already confirmed would (rightly) not be sent.
-            let m = format!("{}-{}", sh.run_id, sh.marks.fetch_add(1, Ordering::Relaxed));
-            let root = if dev % 2 == 1 {
-                "Device."
-            } else {
-                "InternetGatewayDevice."
-            };
-            let param = format!("{root}ManagementServer.X_FERROACS_LoadgenMark");
-            let t = Instant::now();
-            let body = json!({ "settings": { "loadgen": { param.clone(): m.clone() } } });
-            match sh
-                .rest
-                .call(
-                    reqwest::Method::PATCH,
-                    &format!("/api/v1/inventory_device/{}/", sh.ids[dev as usize]),
-                    Some(body),
-                )
-                .await
-            {
-                Ok((200, _)) => {
-                    tally.sample("rest PATCH (queues work)", t.elapsed());
-                    mark = Some((param, m));
-                }
-                Ok((s, _)) => tally.error(format!("rest PATCH status {s}")),
-                Err(e) => tally.error(format!("rest PATCH: {e}")),
-            }
-        }
+        let with_work = !warmup
+            && a.work_share > 0.0
+            && !a.work_kinds.is_empty()
+            && rand::rng().random::<f64>() < a.work_share;
+        let work = if with_work {
+            let kind = a.work_kinds[rand::rng().random_range(0..a.work_kinds.len())];
+            queue_work(&sh, dev, kind, &mut tally).await
+        } else {
+            None
+        };
         let close = a.close_share > 0.0 && rand::rng().random::<f64>() < a.close_share;
         let username = username(&a.prefix, dev);
         let d = DeviceRef {
@@ -343,22 +332,42 @@ async fn worker(sh: Arc<Shared>, w: u64, warmup: bool) -> Tally {
                     "2 PERIODIC"
                 },
             ),
+            cpe_request: None,
         };
         let mut local = Tally::default();
         match cpe.session(&d, close, &cnonce, &mut local).await {
             Ok(out) => {
-                if let Some((param, m)) = mark {
+                let mut ok = true;
+                if let Some(w) = &work {
                     sh.work_sessions.fetch_add(1, Ordering::Relaxed);
-                    if !out.set.iter().any(|(n, v)| *n == param && *v == m) {
-                        sh.lost.fetch_add(1, Ordering::Relaxed);
-                        tally.error("lost operation (queued setting not delivered)");
-                        eprintln!(
-                            "lost operation: device {} (id {}) was given {param}={m} but its next session carried {:?}",
-                            serial(&a.prefix, dev),
-                            sh.ids[dev as usize],
-                            out.set
+                    if !w.carried_by(&out) {
+                        ok = false;
+                        lost(
+                            &sh,
+                            &mut tally,
+                            dev,
+                            format!(
+                                "{w:?} not in the next session (it carried SPV {:?}, reboot {:?}, download {:?})",
+                                out.set,
+                                out.reboot,
+                                out.download.as_ref().map(|d| &d.url)
+                            ),
                         );
                     }
+                }
+                // A reboot or a download: the CPE comes back at once to report it.
+                if out.reboot.is_some() || out.download.is_some() {
+                    match come_back(&sh, &mut cpe, dev, out, &cnonce, &mut local).await {
+                        Ok(()) => {}
+                        Err(e) => {
+                            ok = false;
+                            tally.error(e);
+                            cpe.disconnect();
+                        }
+                    }
+                }
+                if ok && let Some(w) = &work {
+                    confirm(&sh, dev, w, &mut tally).await;
                 }
                 if measuring || warmup {
                     tally.merge(local);
@@ -372,6 +381,188 @@ async fn worker(sh: Arc<Shared>, w: u64, warmup: bool) -> Tally {
         dev += cpes;
     }
     tally
+}
+
+/// Work queued through the REST API that the device's next session must carry.
+#[derive(Debug)]
+enum Work {
+    Setting { param: String, value: String },
+    Reboot,
+    Firmware,
+}
+
+impl Work {
+    fn carried_by(&self, out: &vcpe::Outcome) -> bool {
+        match self {
+            Work::Setting { param, value } => out.set.iter().any(|(n, v)| n == param && v == value),
+            Work::Reboot => out.reboot.is_some(),
+            Work::Firmware => out.download.is_some(),
+        }
+    }
+}
+
+fn lost(sh: &Shared, tally: &mut Tally, dev: u64, what: String) {
+    sh.lost.fetch_add(1, Ordering::Relaxed);
+    tally.error("lost operation");
+    eprintln!(
+        "lost operation: device {} (id {}): {what}",
+        serial(&sh.args.prefix, dev),
+        sh.ids[dev as usize]
+    );
+}
+
+async fn queue_work(sh: &Shared, dev: u64, kind: WorkKind, tally: &mut Tally) -> Option<Work> {
+    let (body, work) = match kind {
+        WorkKind::Settings => {
+            // Unique across runs: a value a device already confirmed would (rightly) not be sent.
+            let m = format!("{}-{}", sh.run_id, sh.marks.fetch_add(1, Ordering::Relaxed));
+            let root = if dev % 2 == 1 {
+                "Device."
+            } else {
+                "InternetGatewayDevice."
+            };
+            let param = format!("{root}ManagementServer.X_FERROACS_LoadgenMark");
+            (
+                json!({ "settings": { "loadgen": { param.clone(): m.clone() } } }),
+                Work::Setting { param, value: m },
+            )
+        }
+        WorkKind::Reboot => (json!({ "reboot": true }), Work::Reboot),
+        WorkKind::Firmware => (
+            json!({ "firmware_image": sh.firmware_image? }),
+            Work::Firmware,
+        ),
+    };
+    let t = Instant::now();
+    match sh
+        .rest
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/inventory_device/{}/", sh.ids[dev as usize]),
+            Some(body),
+        )
+        .await
+    {
+        Ok((200, _)) => {
+            tally.sample("rest PATCH (queues work)", t.elapsed());
+            Some(work)
+        }
+        Ok((s, _)) => {
+            tally.error(format!("rest PATCH status {s}"));
+            None
+        }
+        Err(e) => {
+            tally.error(format!("rest PATCH: {e}"));
+            None
+        }
+    }
+}
+
+/// The session after a reboot or a download: `1 BOOT` with `M Reboot`, or the fetched image's
+/// TransferComplete. Repeats while the ACS asks for more of them (at most 3 times).
+async fn come_back(
+    sh: &Shared,
+    cpe: &mut Vcpe,
+    dev: u64,
+    mut out: vcpe::Outcome,
+    cnonce: &str,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let a = &sh.args;
+    let username = username(&a.prefix, dev);
+    for _ in 0..3 {
+        let (events, cpe_request) = if let Some(dl) = out.download.take() {
+            let fault = fetch(&sh.rest.http, &dl, tally).await.err();
+            if fault.is_some() {
+                tally.error("firmware download failed");
+            }
+            let ns = if dev % 2 == 1 {
+                cwmp::CwmpNs::V1_2
+            } else {
+                cwmp::CwmpNs::V1_0
+            };
+            let tc = cwmp::Envelope::new(
+                ns,
+                cwmp::Header::with_id(format!("tc{dev}")),
+                cwmp::Body::TransferComplete(cwmp::TransferComplete {
+                    command_key: dl.command_key.clone(),
+                    fault,
+                    start_time: Some(cwmp::CwmpTime::parse("2026-01-01T00:00:00Z")),
+                    complete_time: Some(cwmp::CwmpTime::parse("2026-01-01T00:00:01Z")),
+                }),
+            );
+            (
+                format!("1 BOOT,7 TRANSFER COMPLETE,M Download={}", dl.command_key),
+                Some(Bytes::from(cwmp::to_vec(&tc))),
+            )
+        } else if let Some(key) = out.reboot.take() {
+            (format!("1 BOOT,M Reboot={key}"), None)
+        } else {
+            return Ok(());
+        };
+        let d = DeviceRef {
+            username: &username,
+            password: &a.device_password,
+            inform: inform_xml(&a.prefix, dev, a.params, &events),
+            cpe_request,
+        };
+        out = cpe
+            .session(&d, false, cnonce, tally)
+            .await
+            .map_err(|e| e.kind())?;
+    }
+    Err("the ACS kept asking for reboots/downloads".into())
+}
+
+/// Fetches a Download's file as a CPE would; a fault (9010/9018) when that fails.
+async fn fetch(
+    http: &reqwest::Client,
+    dl: &cwmp::Download,
+    tally: &mut Tally,
+) -> Result<(), cwmp::FaultStruct> {
+    let fault = |code, string: String| cwmp::FaultStruct { code, string };
+    let t = Instant::now();
+    let r = http
+        .get(&dl.url)
+        .send()
+        .await
+        .map_err(|e| fault(9010, e.to_string()))?;
+    if !r.status().is_success() {
+        return Err(fault(9010, format!("HTTP {}", r.status())));
+    }
+    let body = r.bytes().await.map_err(|e| fault(9010, e.to_string()))?;
+    if dl.file_size != 0 && body.len() as u64 != dl.file_size {
+        return Err(fault(
+            9018,
+            format!("{} bytes, FileSize {}", body.len(), dl.file_size),
+        ));
+    }
+    tally.sample("firmware fetch", t.elapsed());
+    Ok(())
+}
+
+/// Reads the device back: a reboot or firmware upgrade must be done once the CPE reported it.
+async fn confirm(sh: &Shared, dev: u64, w: &Work, tally: &mut Tally) {
+    let field = match w {
+        Work::Setting { .. } => return,
+        Work::Reboot => "reboot",
+        Work::Firmware => "firmware_image_is_pending",
+    };
+    let path = format!("/api/v1/inventory_device/{}/", sh.ids[dev as usize]);
+    match sh.rest.call(reqwest::Method::GET, &path, None).await {
+        Ok((200, body)) if body[field] == Value::Bool(false) => {}
+        Ok((200, body)) => lost(
+            sh,
+            tally,
+            dev,
+            format!(
+                "{w:?} reported by the CPE but {field} reads {}",
+                body[field]
+            ),
+        ),
+        Ok((s, _)) => tally.error(format!("rest GET (confirm) status {s}")),
+        Err(e) => tally.error(format!("rest GET (confirm): {e}")),
+    }
 }
 
 async fn rest_load(sh: Arc<Shared>) -> Tally {
@@ -446,6 +637,43 @@ pub fn raise_fd_limit() {
     }
 }
 
+/// A 64 KiB image whose version no simulated device runs, so every upgrade to it is pending.
+async fn firmware_image(rest: &Rest, run_id: u32) -> Result<i64, LoadgenError> {
+    let (status, body) = rest
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/inventory_firmware_image/",
+            Some(json!({ "name": "loadgen", "version": format!("LG-FW-{run_id:08x}") })),
+        )
+        .await?;
+    let id = match (status, body["id"].as_i64()) {
+        (201, Some(id)) => id,
+        _ => {
+            return Err(setup(format!(
+                "creating the firmware image: {status} {body}"
+            )));
+        }
+    };
+    let file: Vec<u8> = (0..65_536u32).map(|i| (i % 251) as u8).collect();
+    let r = rest
+        .http
+        .put(format!(
+            "{}/api/v1/inventory_firmware_image/{id}/file/",
+            rest.api
+        ))
+        .bearer_auth(&rest.token)
+        .body(file)
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        return Err(setup(format!(
+            "uploading the firmware image: {}",
+            r.status()
+        )));
+    }
+    Ok(id)
+}
+
 /// Runs the load; returns whether it was clean (no protocol error, no lost operation).
 pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
     raise_fd_limit();
@@ -493,9 +721,16 @@ pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
         )
         .await?;
     let ids = register(&rest, &a, &orgs, ty).await?;
+    let run_id: u32 = rand::rng().random();
+    let firmware_image = if a.work_share > 0.0 && a.work_kinds.contains(&WorkKind::Firmware) {
+        Some(firmware_image(&rest, run_id).await?)
+    } else {
+        None
+    };
     let args = a.clone();
     let sh = Arc::new(Shared {
-        run_id: rand::rng().random(),
+        run_id,
+        firmware_image,
         args,
         rest,
         ids,
@@ -585,6 +820,7 @@ pub async fn run(a: LoadgenArgs) -> Result<bool, LoadgenError> {
         "target_rate": a.rate,
         "close_share": a.close_share,
         "work_share": a.work_share,
+        "work_kinds": a.work_kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect::<Vec<_>>(),
         "kinds": kinds,
         "errors": total.errors,
         "work_sessions": work,

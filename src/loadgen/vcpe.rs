@@ -60,6 +60,8 @@ pub struct DeviceRef<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub inform: Bytes,
+    /// A request of the CPE's own (a TransferComplete) sent after the InformResponse.
+    pub cpe_request: Option<Bytes>,
 }
 
 /// The outcome of one session.
@@ -67,6 +69,10 @@ pub struct DeviceRef<'a> {
 pub struct Outcome {
     /// SetParameterValues the ACS sent (name, value).
     pub set: Vec<(String, String)>,
+    /// CommandKey of a Reboot the ACS asked for (the CPE comes back with `M Reboot`).
+    pub reboot: Option<String>,
+    /// A Download the ACS asked for (the CPE fetches it and reports a TransferComplete).
+    pub download: Option<cwmp::Download>,
     pub exchanges: u32,
 }
 
@@ -293,6 +299,18 @@ impl Vcpe {
         if !body.windows(14).any(|w| w == b"InformResponse") {
             return Err(VcpeError::Protocol("no InformResponse"));
         }
+        if let Some(req) = &dev.cpe_request {
+            let t0 = Instant::now();
+            (status, _, body) = self.post(req.clone(), None, false).await?;
+            out.exchanges += 1;
+            tally.sample("cpe request exchange", t0.elapsed());
+            if status != StatusCode::OK {
+                return Err(VcpeError::Status(status.as_u16()));
+            }
+            if !body.windows(24).any(|w| w == b"TransferCompleteResponse") {
+                return Err(VcpeError::Protocol("no TransferCompleteResponse"));
+            }
+        }
         let mut next = Bytes::new();
         for _ in 0..64 {
             let t0 = Instant::now();
@@ -329,10 +347,19 @@ impl Vcpe {
                         .map(|n| cwmp::ParameterValue::typed(n.clone(), "", "xsd:string"))
                         .collect(),
                 ),
-                Body::Reboot { .. } => Body::RebootResponse,
+                Body::Reboot { command_key } => {
+                    out.reboot = Some(command_key.clone());
+                    Body::RebootResponse
+                }
                 Body::FactoryReset => Body::FactoryResetResponse,
-                Body::Download(_) => {
-                    Body::Fault(cwmp::Fault::new(9010, "load generator does not download"))
+                Body::Download(d) => {
+                    out.download = Some(d.clone());
+                    // Fetched after the session, as a CPE does: not complete yet.
+                    Body::DownloadResponse {
+                        status: 1,
+                        start_time: None,
+                        complete_time: None,
+                    }
                 }
                 Body::GetParameterNames { .. } => Body::GetParameterNamesResponse(Vec::new()),
                 other => Body::Fault(cwmp::Fault::new(9000, other.method_name())),
