@@ -9,7 +9,7 @@
 # Environment: RUNS (default 3), DURATION (seconds per run, default 10), DEVICES (default 10000),
 # BIG (the large inventory, default 1000000), FERROACS_BENCH_POSTGRES_URL (default
 # postgres://postgres@127.0.0.1:5432/test; PostgreSQL scenarios are skipped when unreachable),
-# SCENARIOS (default "1 2 3 4 5"), OUT (default target/bench).
+# SCENARIOS (default "1 2 3 4 5"), BACKENDS (default "sqlite postgres"), OUT (default target/bench).
 # Everything listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,8 +113,12 @@ TABLE="$OUT/table.md"
 : > "$TABLE"
 row() { local line; line=$(printf '| %s ' "$@"); echo "$line|" | tee -a "$TABLE"; }
 
-backends="sqlite"
-if have_pg; then backends="sqlite postgres"; else echo "PostgreSQL unreachable at $PG: PostgreSQL scenarios skipped" >&2; fi
+backends=${BACKENDS:-"sqlite postgres"}
+if ! have_pg; then
+  backends=${backends//postgres/}
+  echo "PostgreSQL unreachable at $PG: PostgreSQL scenarios skipped" >&2
+fi
+echo "machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1), $(uname -sr); $( (psql "$PG" -Atc 'select version()' 2>/dev/null || true) | cut -d' ' -f1-2)" | tee "$OUT/machine.txt"
 
 ceiling
 COMMON="--cwmp http://127.0.0.1:$CWMP_PORT/ --cpes 64 --duration $DURATION"

@@ -166,6 +166,13 @@ impl Acs {
                 tick.tick().await;
                 let Some(acs) = weak.upgrade() else { return };
                 acs.sweep().await;
+                match acs.store.maintain().await {
+                    Ok(t) if !t.is_empty() => {
+                        tracing::info!(tables = ?t, "database statistics refreshed")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "database maintenance failed"),
+                }
             }
         });
         acs

@@ -160,6 +160,10 @@ pub trait Store: Send + Sync + 'static {
     /// Applies CWMP writes in one transaction; returns each device's fresh state, or `None`
     /// where the device is gone or its credentials changed (nothing written for it).
     async fn apply_cwmp_writes(&self, writes: &[InformWrite]) -> Result<Vec<Option<CwmpDevice>>>;
+    /// Housekeeping the database would otherwise lack: planner statistics, and on PostgreSQL
+    /// without autovacuum the visibility map that index-only scans need. Returns the tables it
+    /// maintained. Safe to call from several instances at once.
+    async fn maintain(&self) -> Result<Vec<String>>;
     /// Marks Down up to `limit` Up devices silent for `factor` Inform intervals; returns how many.
     async fn sweep_down(
         &self,

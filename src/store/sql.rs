@@ -570,6 +570,10 @@ macro_rules! sql_store {
                 Ok(Self::query(&sql).execute(&self.pool).await?.rows_affected())
             }
 
+            async fn maintain(&self) -> $crate::store::Result<Vec<String>> {
+                self.maintenance().await
+            }
+
             async fn sweep_down(&self, now: i64, default_interval_s: i64, factor: i64, limit: i64) -> $crate::store::Result<u64> {
                 let _write = self.write_lock().await;
                 // Conditional on status_up, so instances sweeping the same rows at once flip each

@@ -27,6 +27,33 @@ impl SqliteStore {
         Some(self.write.lock().await)
     }
 
+    /// SQLite's own advice on which statistics to refresh (ANALYZE of tables that grew or
+    /// were never analyzed), under the write lock since it writes `sqlite_stat1`.
+    async fn maintenance(&self) -> Result<Vec<String>> {
+        let _write = self.write.lock().await;
+        let mut conn = self.pool.acquire().await?;
+        let before = Self::statistics(&mut conn).await;
+        sqlx::query("PRAGMA optimize=0x10002")
+            .execute(&mut *conn)
+            .await?;
+        let mut done: Vec<String> = Self::statistics(&mut conn)
+            .await
+            .into_iter()
+            .filter(|s| !before.contains(s))
+            .map(|(table, _)| table)
+            .collect();
+        done.dedup();
+        Ok(done)
+    }
+
+    /// `sqlite_stat1` (absent before the first ANALYZE).
+    async fn statistics(conn: &mut sqlx::SqliteConnection) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT tbl, stat FROM sqlite_stat1 ORDER BY tbl")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default()
+    }
+
     pub async fn connect(url: &str) -> Result<Self> {
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
