@@ -1,7 +1,7 @@
 //! CWMP sessions in memory: found by cookie, else by TCP connection, else by source address;
 //! idle ones expire.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -127,6 +127,9 @@ struct Maps {
     by_id: HashMap<String, Entry>,
     by_conn: HashMap<u64, String>,
     by_device: HashMap<i64, String>,
+    /// Sessions per source address, for CPEs that neither echo cookies nor keep their
+    /// connection: without it every cookie-less request (every Inform) scanned all sessions.
+    by_ip: HashMap<IpAddr, HashSet<String>>,
 }
 
 /// All live sessions of this instance.
@@ -156,6 +159,7 @@ impl SessionTable {
             .insert(device_id, id.clone())
             .and_then(|old| m.by_id.get(&old).map(|e| e.session.clone()));
         m.by_conn.insert(conn, id.clone());
+        m.by_ip.entry(ip).or_default().insert(id.clone());
         m.by_id.insert(
             id,
             Entry {
@@ -176,6 +180,12 @@ impl SessionTable {
         }
         if m.by_device.get(&e.device_id).is_some_and(|s| s == id) {
             m.by_device.remove(&e.device_id);
+        }
+        if let Some(ids) = m.by_ip.get_mut(&e.ip) {
+            ids.remove(id);
+            if ids.is_empty() {
+                m.by_ip.remove(&e.ip);
+            }
         }
         Some(e.session)
     }
@@ -203,13 +213,10 @@ impl SessionTable {
             Some(id) => (id, false),
             // A CPE that echoes cookies and names a finished session has no session.
             None if cookie.is_some() => return None,
-            None => {
-                let mut from_ip = m.by_id.iter().filter(|(_, e)| e.ip == ip);
-                match (from_ip.next(), from_ip.next()) {
-                    (Some((id, _)), None) => (id.clone(), true),
-                    _ => return None,
-                }
-            }
+            None => match m.by_ip.get(&ip) {
+                Some(ids) if ids.len() == 1 => (ids.iter().next()?.clone(), true),
+                _ => return None,
+            },
         };
         let e = m.by_id.get_mut(&id)?;
         e.last_seen = Instant::now();
@@ -254,6 +261,15 @@ impl SessionTable {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .by_conn
+            .len()
+    }
+
+    /// Source addresses with sessions (for tests: it must not outlive the sessions).
+    pub fn addresses(&self) -> usize {
+        self.maps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_ip
             .len()
     }
 
@@ -304,6 +320,35 @@ mod tests {
         assert!(t.find(None, 99, ip).is_some_and(|(_, by_ip)| !by_ip));
         t.remove(&id);
         assert_eq!((t.len(), t.connections()), (0, 0));
+    }
+
+    #[test]
+    fn the_only_session_of_an_address_is_found_without_cookie_or_connection() {
+        let t = SessionTable::default();
+        let ips: Vec<IpAddr> = (1..=200u8).map(|i| IpAddr::from([10, 0, 0, i])).collect();
+        let mut ids = Vec::new();
+        for (n, ip) in ips.iter().enumerate() {
+            let s = session(n as i64);
+            ids.push(s.id.clone());
+            t.insert(s, n as u64, *ip);
+        }
+        // A second session from the first address (two CPEs behind one NAT): ambiguous.
+        let nat = session(1000);
+        let nat_id = nat.id.clone();
+        t.insert(nat, 5000, ips[0]);
+        assert_eq!(t.addresses(), 200);
+        assert!(t.find(None, 9999, ips[0]).is_none());
+        let (found, by_ip) = t.find(None, 9999, ips[7]).unwrap();
+        assert!(by_ip);
+        assert_eq!(found.try_lock().unwrap().id, ids[7]);
+        // Once one of the two is gone, the other is the address's only session again.
+        t.remove(&nat_id);
+        let (found, _) = t.find(None, 9999, ips[0]).unwrap();
+        assert_eq!(found.try_lock().unwrap().id, ids[0]);
+        for id in &ids {
+            t.remove(id);
+        }
+        assert_eq!((t.len(), t.connections(), t.addresses()), (0, 0, 0));
     }
 
     #[test]
