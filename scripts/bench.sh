@@ -35,9 +35,12 @@ have_pg() { command -v psql >/dev/null && psql "$PG" -Atc 'select 1' >/dev/null 
 
 SERVER_PID=""
 CEIL_PID=""
+SCHEMAS=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
   [ -n "$CEIL_PID" ] && kill "$CEIL_PID" 2>/dev/null || true
+  # The PostgreSQL schemas of the run (a million devices is about 1 GB).
+  for s in $SCHEMAS; do psql "$PG" -qc "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
 
@@ -50,6 +53,7 @@ start_server() {
     url="sqlite://$OUT/$name.db"
   else
     psql "$PG" -qc "DROP SCHEMA IF EXISTS bench_$name CASCADE; CREATE SCHEMA bench_$name" >/dev/null 2>&1
+    SCHEMAS="$SCHEMAS bench_$name"
     url="$PG?options=-c%20search_path%3Dbench_$name"
   fi
   DB_URL=$url
