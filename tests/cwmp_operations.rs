@@ -431,26 +431,7 @@ async fn firmware_upgrade_and_failure(b: Backend) {
     let app = app(b).await;
     let mut c = onboard(&app, "FW-1", json!({})).await;
     let image: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
-    let sha = hex::encode(sha2::Sha256::digest(&image));
-    let fw = app
-        .post(
-            "/api/v1/inventory_firmware_image/",
-            json!({ "name": "ZN", "version": "9.9.9" }),
-        )
-        .await
-        .expect(201)
-        .body["id"]
-        .as_i64()
-        .unwrap();
-    let r = app
-        .client
-        .put(app.url(&format!("/api/v1/inventory_firmware_image/{fw}/file/")))
-        .bearer_auth(&app.admin)
-        .body(image.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (fw, sha) = upload_image(&app, "9.9.9", &image).await;
     c.sim.register_firmware(&sha, "9.9.9");
     let d = patch(&app, c.id, json!({ "firmware_image": fw })).await;
     assert_eq!(d["firmware_image_is_pending"], true);
@@ -494,25 +475,7 @@ async fn firmware_upgrade_and_failure(b: Backend) {
     assert_eq!(http.get(&unsigned).send().await.unwrap().status(), 403);
 
     // A transfer that fails (the file vanished from the server): recorded and visible.
-    let fw2 = app
-        .post(
-            "/api/v1/inventory_firmware_image/",
-            json!({ "name": "ZN", "version": "10.0" }),
-        )
-        .await
-        .expect(201)
-        .body["id"]
-        .as_i64()
-        .unwrap();
-    let r = app
-        .client
-        .put(app.url(&format!("/api/v1/inventory_firmware_image/{fw2}/file/")))
-        .bearer_auth(&app.admin)
-        .body(vec![7u8; 1000])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (fw2, _) = upload_image(&app, "10.0", &[7u8; 1000]).await;
     std::fs::remove_file(
         app.db
             .dir

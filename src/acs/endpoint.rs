@@ -527,6 +527,11 @@ async fn auto_register(
         .ok_or(crate::store::StoreError::ForeignKey)
 }
 
+/// How a transfer's fault is recorded on its operation.
+fn transfer_fault(f: &crate::cwmp::FaultStruct) -> String {
+    format!("{}: {}", f.code, f.string.trim())
+}
+
 /// Some CPEs report the download the ACS asked for as an AutonomousTransferComplete (no
 /// CommandKey). It closes the pending firmware operation when it names this device's image URL.
 async fn autonomous_transfer_complete(
@@ -546,10 +551,7 @@ async fn autonomous_transfer_complete(
     else {
         return Ok(());
     };
-    let fault = atc
-        .fault
-        .as_ref()
-        .map(|f| format!("{}: {}", f.code, f.string.trim()));
+    let fault = atc.fault.as_ref().map(transfer_fault);
     if acs
         .store
         .transfer_complete(s.device.id, &key, fault.as_deref(), now_micros())
@@ -564,10 +566,7 @@ async fn autonomous_transfer_complete(
 async fn cpe_request(acs: &Acs, s: &mut Session, id: Option<String>, body: Body) -> Response {
     let reply = match body {
         Body::TransferComplete(tc) => {
-            let fault = tc
-                .fault
-                .as_ref()
-                .map(|f| format!("{}: {}", f.code, f.string.trim()));
+            let fault = tc.fault.as_ref().map(transfer_fault);
             match acs
                 .store
                 .transfer_complete(s.device.id, &tc.command_key, fault.as_deref(), now_micros())
