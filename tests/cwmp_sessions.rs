@@ -626,7 +626,51 @@ async fn sweeper_and_expiry(b: Backend) {
     app.stop().await;
 }
 
+/// Periodic Informs reporting what the device reported before leave its stored parameters
+/// alone, also while its credentials come from the auth cache (whose entry was made before
+/// the first Inform stored the parameters' hash).
+async fn unchanged_informs_keep_stored_parameters(b: Backend) {
+    let app = TestApp::spawn_with(b, |a| a.auth_cache_ttl = 3600).await;
+    let id = device(&app, "cpe-1", "s3cret!", None).await;
+    let cpe = Cpe::tr098("EC43F69AF408");
+    let mut c = client(&app, "cpe-1", "s3cret!", AuthMode::Digest);
+    let updated = |p: &Value| -> (String, String) {
+        let r = &p["results"][0];
+        (
+            r["value"].as_str().unwrap().to_string(),
+            r["updated"].as_str().unwrap().to_string(),
+        )
+    };
+    let path = format!(
+        "/api/v1/inventory_device/{id}/parameters/?prefix=InternetGatewayDevice.DeviceInfo.HardwareVersion"
+    );
+    run_session(
+        &mut c,
+        cpe.inform(&["0 BOOTSTRAP", "1 BOOT"]),
+        &mut cpe.responder(),
+    )
+    .await
+    .unwrap();
+    let first = updated(&app.get(&path).await.expect(200).body);
+    assert_eq!(first.0, "HW-1.0");
+    for _ in 0..2 {
+        let before = dev(&app, id).await["last_connection"].clone();
+        let t = run_session(&mut c, cpe.inform(&["2 PERIODIC"]), &mut cpe.responder())
+            .await
+            .unwrap();
+        assert!(t.requests.is_empty(), "{:?}", t.lines);
+        assert_ne!(dev(&app, id).await["last_connection"], before);
+        assert_eq!(
+            updated(&app.get(&path).await.expect(200).body),
+            first,
+            "an unchanged Inform rewrote the stored parameters"
+        );
+    }
+    app.stop().await;
+}
+
 both_backends!(
+    unchanged_informs_keep_stored_parameters,
     digest_session_updates_the_inventory,
     quirky_cpes_get_in,
     basic_only_when_allowed,

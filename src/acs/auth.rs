@@ -92,6 +92,23 @@ impl CpeAuth {
         Ok(dev)
     }
 
+    /// Refreshes a cached device with the state a session's write returned, keeping the entry's
+    /// age (credentials still expire on schedule). Without it the cache would keep serving the
+    /// parameter hash of the device's first contact, and every later Inform would rewrite all
+    /// its parameters.
+    pub fn remember(&self, fresh: &CwmpDevice) {
+        let Some(username) = fresh.username.as_deref() else {
+            return;
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, Some(dev))) = cache.get_mut(username)
+            && dev.id == fresh.id
+            && dev.ha1_sha256 == fresh.ha1_sha256
+        {
+            *dev = fresh.clone();
+        }
+    }
+
     /// Forgets a cached device (its credentials turned out to have changed).
     pub fn evict(&self, username: &str) {
         self.cache

@@ -398,6 +398,7 @@ async fn inform_session(
             return unavailable();
         }
     };
+    acs.auth.remember(&fresh);
     tracing::debug!(device = %label, device_id = fresh.id, events = ?codes, "Inform");
     // The session keeps what the planner reads, not the reported values (stored already).
     f.params = Vec::new();
