@@ -126,7 +126,7 @@ impl Sql {
         );
         // Padded to a few fixed sizes with rows that match nothing (id -1): the database keeps
         // a handful of prepared statements instead of one per batch size (each one large).
-        let padded = [1usize, 4, 16, 64, 256]
+        let padded = [1usize, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
             .into_iter()
             .find(|n| *n >= writes.len())
             .unwrap_or(writes.len());
