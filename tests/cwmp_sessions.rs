@@ -593,6 +593,8 @@ async fn sweeper_and_expiry(b: Backend) {
     let app = TestApp::spawn_with(b, |a| {
         a.session_timeout = 1;
         a.down_after_intervals = 1;
+        // The credentials stay cached (with the device as it was: Up) across the sweep.
+        a.auth_cache_ttl = 3600;
     })
     .await;
     let id = device(&app, "cpe-7", "pw", None).await;
@@ -623,6 +625,12 @@ async fn sweeper_and_expiry(b: Backend) {
     assert_eq!(acs.sweep().await, 0, "flipped once");
     // After expiry the CPE's next POST belongs to no session.
     assert_eq!(c.post(Vec::new(), false).await.unwrap().status, 204);
+    // Its next Inform brings it back Up, though the session saw it Up (from the cache).
+    let r = c.post(cpe.inform(&["2 PERIODIC"]), true).await.unwrap();
+    assert_eq!((r.status, r.challenges), (200, 0), "in at once");
+    let back = dev(&app, id).await;
+    assert_eq!(back["status"], "Up");
+    assert_ne!(back["status_change"], d["status_change"]);
     app.stop().await;
 }
 

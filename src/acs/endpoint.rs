@@ -371,6 +371,7 @@ async fn inform_session(
     write.booted = has("1 BOOT") || has("M Reboot");
     write.device_id = device.id;
     write.cred_tag = device.cred_tag();
+    write.known_up = device.status_up;
     write.now = now_micros();
     write.address = Some(conn.peer.ip().to_string());
     write.cwmp_version = Some(

@@ -213,6 +213,9 @@ pub struct InformWrite {
     pub now: i64,
     /// Marks the device Up and sets `last_connection` (an Inform); false for later exchanges.
     pub contact: bool,
+    /// The session saw the device Up: the write leaves the status columns (and the three
+    /// indexes on them) alone, and falls back to the full write if the database has it Down.
+    pub known_up: bool,
     pub address: Option<String>,
     pub manufacturer: Option<String>,
     pub oui: Option<String>,

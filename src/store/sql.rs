@@ -102,13 +102,20 @@ impl Sql {
         self.push(")")
     }
 
-    /// The batched UPDATE of `apply_cwmp_writes`: one statement for many devices.
-    pub fn cwmp_update(writes: &[&InformWrite]) -> Sql {
-        let mut sql = Sql::new(
+    /// The batched UPDATE of `apply_cwmp_writes`: one statement for many devices. With
+    /// `keep_status` the status columns are not assigned — assigning even an unchanged value
+    /// rewrites every index on them (on SQLite: 43 -> 27 us per row at 10,000 devices) — and a
+    /// contact row applies only to a device that is Up already.
+    pub fn cwmp_update(writes: &[&InformWrite], keep_status: bool) -> Sql {
+        let mut sql = Sql::new(if keep_status {
+            "UPDATE devices SET "
+        } else {
             "UPDATE devices SET \
              status_up = CASE WHEN v.column17 = 1 THEN TRUE ELSE devices.status_up END, \
-             status_change = CASE WHEN v.column17 = 1 AND NOT devices.status_up THEN v.column3 ELSE devices.status_change END, \
-             last_connection = CASE WHEN v.column17 = 1 THEN v.column3 ELSE devices.last_connection END, \
+             status_change = CASE WHEN v.column17 = 1 AND NOT devices.status_up THEN v.column3 ELSE devices.status_change END, "
+        });
+        sql.push(
+            "last_connection = CASE WHEN v.column17 = 1 THEN v.column3 ELSE devices.last_connection END, \
              address = COALESCE(v.column4, devices.address), \
              manufacturer = COALESCE(v.column5, devices.manufacturer), \
              oui = COALESCE(v.column6, devices.oui), \
@@ -172,8 +179,12 @@ impl Sql {
             sql.push(")");
         }
         sql.push(
-            ") AS v WHERE devices.id = v.column1 AND COALESCE(devices.ha1_sha256, '') = v.column2 RETURNING ",
+            ") AS v WHERE devices.id = v.column1 AND COALESCE(devices.ha1_sha256, '') = v.column2",
         );
+        if keep_status {
+            sql.push(" AND (v.column17 = 0 OR devices.status_up)");
+        }
+        sql.push(" RETURNING ");
         sql.push(super::models::CWMP_COLUMNS);
         sql
     }
@@ -607,13 +618,29 @@ macro_rules! sql_store {
                     && writes.iter().all(|w| w.fill_serial.is_none() && !w.bootstrap && !w.booted && w.params.is_empty())
                     && writes.iter().map(|w| w.device_id).collect::<std::collections::HashSet<_>>().len() == writes.len();
                 if simple {
-                    let refs: Vec<&$crate::store::InformWrite> = writes.iter().collect();
-                    let sql = $crate::store::sql::Sql::cwmp_update(&refs);
-                    let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err($crate::store::sql::classify)?;
-                    let mut by_id: std::collections::HashMap<i64, $crate::store::CwmpDevice> = rows.into_iter().map(|r| (r.id, r)).collect();
+                    // Devices known Up first (the status columns untouched); contacts of devices
+                    // the database has Down after all (the sweep marked them), and of devices
+                    // not known Up, get the full statement.
+                    let (cheap, mut full): (Vec<&$crate::store::InformWrite>, Vec<&$crate::store::InformWrite>) =
+                        writes.iter().partition(|w| w.known_up || !w.contact);
+                    let mut by_id: std::collections::HashMap<i64, $crate::store::CwmpDevice> = std::collections::HashMap::with_capacity(writes.len());
+                    if !cheap.is_empty() {
+                        let sql = $crate::store::sql::Sql::cwmp_update(&cheap, true);
+                        let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err($crate::store::sql::classify)?;
+                        by_id.extend(rows.into_iter().map(|r| (r.id, r)));
+                        full.extend(cheap.into_iter().filter(|w| w.contact && !by_id.contains_key(&w.device_id)));
+                    }
+                    if !full.is_empty() {
+                        let sql = $crate::store::sql::Sql::cwmp_update(&full, false);
+                        let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err($crate::store::sql::classify)?;
+                        by_id.extend(rows.into_iter().map(|r| (r.id, r)));
+                    }
                     return Ok(writes.iter().map(|w| by_id.remove(&w.device_id)).collect());
                 }
                 let mut tx = self.pool.begin().await?;
@@ -668,7 +695,7 @@ macro_rules! sql_store {
                         }
                     }
                     let refs: Vec<&$crate::store::InformWrite> = chunk.iter().map(|i| &writes[*i]).collect();
-                    let sql = $crate::store::sql::Sql::cwmp_update(&refs);
+                    let sql = $crate::store::sql::Sql::cwmp_update(&refs, false);
                     let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
                         .fetch_all(&mut *tx)
                         .await
