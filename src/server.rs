@@ -105,14 +105,20 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     // Thousands of CPE connections are open at once: per-connection buffers stay at hyper's
     // minimum (bodies stream through them), and clients that never finish their headers go.
+    // Half-close: without it hyper reads ahead for EOF while each request is handled, into a
+    // second 8 KiB buffer (the first one still holds the body): with 10,000 CPEs in sessions
+    // that was 158 MB of the 302 MB heap peak (heaptrack). A request is handled to the end
+    // even if its client went away; the response write then fails.
     let mut auto_builder = auto::Builder::new(TokioExecutor::new());
     auto_builder
         .http1()
+        .half_close(true)
         .max_buf_size(8 * 1024)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30));
     let mut h1_builder = hyper::server::conn::http1::Builder::new();
     h1_builder
+        .half_close(true)
         .max_buf_size(8 * 1024)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30));

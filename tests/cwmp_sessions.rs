@@ -775,3 +775,47 @@ async fn cwmp_over_tls_accepts_basic() {
     assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
     app.stop().await;
 }
+
+/// A CPE that half-closes its connection after sending a request still gets the answer, also
+/// when the request waited for a processing slot (the ACS does not read ahead for EOF while it
+/// works on a request).
+#[tokio::test]
+async fn half_closed_request_is_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = device(&app, "cpe-h", "pw", None).await;
+    let acs = app.running.as_ref().unwrap().acs.clone();
+    // Every processing slot taken: the request waits, its body read, its connection idle.
+    let permits = acs.inflight.available_permits() as u32;
+    let held = acs.inflight.acquire_many(permits).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(app.cwmp_addr).await.unwrap();
+    let body = Cpe::tr098("SN-H").inform(&["2 PERIODIC"]);
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+        app.cwmp_addr,
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body).await.unwrap();
+    s.shutdown().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(held);
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        s.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered in time")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "an Inform without credentials is challenged: {answer:?}"
+    );
+    assert!(
+        answer.contains("WWW-Authenticate: Digest") || answer.contains("www-authenticate: Digest")
+    );
+    assert_eq!(dev(&app, id).await["status"], "Down", "nothing recorded");
+    app.stop().await;
+}
