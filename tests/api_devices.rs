@@ -323,8 +323,9 @@ async fn bad_bodies(b: Backend) {
         "{{\"name\": \"{}\", \"type\": {ty}, \"organization_id\": {org}}}",
         "x".repeat(100 * 1024)
     );
-    let r = app
-        .client
+    // A client of its own: the server closes this connection while the body is still coming,
+    // and a pooled connection could otherwise be picked for the next request as it closes.
+    let r = reqwest::Client::new()
         .post(&url)
         .bearer_auth(&app.admin)
         .header("content-type", "application/json")
