@@ -96,4 +96,60 @@ async fn statistics_follow_a_bulk_registration(b: Backend) {
     app.stop().await;
 }
 
-both_backends!(statistics_follow_a_bulk_registration);
+/// What a periodic Inform of a device known Up writes: no index may cover it, or every session
+/// rewrites index entries (and PostgreSQL cannot update the row in place).
+const INFORM_COLUMNS: &[&str] = &[
+    "last_connection",
+    "address",
+    "manufacturer",
+    "oui",
+    "product_class",
+    "unique_identifier",
+    "software_version",
+    "hardware_version",
+    "connection_request_url",
+    "periodic_inform_interval",
+    "data_model",
+    "last_inform_events",
+    "inform_params_hash",
+    "cwmp_version",
+];
+
+async fn inform_columns_are_not_indexed(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let indexed: Vec<(String, String)> = match b {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+            sqlx::query_as(
+                "SELECT i.relname::TEXT, a.attname::TEXT FROM pg_index x \
+                 JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(x.indkey) \
+                 WHERE t.relname = 'devices' AND t.relnamespace = current_schema()::regnamespace",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+            sqlx::query_as(
+                "SELECT l.name, i.name FROM pragma_index_list('devices') l, pragma_index_info(l.name) i",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(indexed.len() > 5, "{indexed:?}");
+    let hit: Vec<_> = indexed
+        .iter()
+        .filter(|(_, col)| INFORM_COLUMNS.contains(&col.as_str()))
+        .collect();
+    assert!(hit.is_empty(), "indexes on per-Inform columns: {hit:?}");
+    app.stop().await;
+}
+
+both_backends!(
+    statistics_follow_a_bulk_registration,
+    inform_columns_are_not_indexed
+);
