@@ -586,14 +586,25 @@ macro_rules! sql_store {
             }
 
             async fn sweep_down(&self, now: i64, default_interval_s: i64, factor: i64, limit: i64) -> $crate::store::Result<u64> {
+                // The candidates are read outside the write lock: finding them scans every Up
+                // device (the threshold is each device's own interval), which at a million
+                // devices would hold up every CWMP write on SQLite.
+                let mut find = $crate::store::sql::Sql::new("SELECT id FROM devices WHERE 1 = 1");
+                find.silent(now, default_interval_s, factor);
+                find.push(" LIMIT ").arg($crate::store::Val::Int(Some(limit)));
+                let ids: Vec<(i64,)> = Self::query_as(&find).fetch_all(&self.pool).await?;
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
                 let _write = self.write_lock().await;
-                // Conditional on status_up, so instances sweeping the same rows at once flip each
-                // device (and move its status_change) only once.
+                // The condition is checked again: a device that informed since stays Up, and
+                // instances sweeping the same rows at once flip each device (and move its
+                // status_change) only once.
                 let mut sql = $crate::store::sql::Sql::new("UPDATE devices SET status_up = FALSE, status_change = ");
                 sql.arg($crate::store::Val::Int(Some(now)));
-                sql.push(" WHERE status_up = TRUE AND id IN (SELECT id FROM devices WHERE 1 = 1");
+                sql.push(" WHERE ").id_list("id", &ids);
                 sql.silent(now, default_interval_s, factor);
-                sql.push(" LIMIT ").arg($crate::store::Val::Int(Some(limit))).push(")");
                 Ok(Self::query(&sql).execute(&self.pool).await?.rows_affected())
             }
 
