@@ -674,6 +674,43 @@ async fn unchanged_informs_keep_stored_parameters(b: Backend) {
             "an unchanged Inform rewrote the stored parameters"
         );
     }
+    // Another instance stored other values meanwhile (this one's cache still has the old
+    // hash): the CPE's next Inform, reporting what it reported before, is stored again.
+    let sql = [
+        "UPDATE device_parameters SET value = 'HW-other' WHERE name = 'InternetGatewayDevice.DeviceInfo.HardwareVersion'",
+        "UPDATE devices SET inform_params_hash = 'written-elsewhere'",
+    ];
+    match b {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+            for q in sql {
+                sqlx::query(q).execute(&pool).await.unwrap();
+            }
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+            for q in sql {
+                sqlx::query(q).execute(&pool).await.unwrap();
+            }
+        }
+    }
+    assert_eq!(
+        updated(&app.get(&path).await.expect(200).body).0,
+        "HW-other"
+    );
+    let t = run_session(
+        &mut c,
+        cpe.inform(&["4 VALUE CHANGE"]),
+        &mut cpe.responder(),
+    )
+    .await
+    .unwrap();
+    assert!(t.requests.is_empty(), "{:?}", t.lines);
+    assert_eq!(
+        updated(&app.get(&path).await.expect(200).body).0,
+        "HW-1.0",
+        "the CPE's values were not stored over the other instance's"
+    );
     app.stop().await;
 }
 

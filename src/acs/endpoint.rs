@@ -387,7 +387,8 @@ async fn inform_session(
     let fresh = match acs.writer.submit(write).await {
         Ok(Some(d)) => d,
         Ok(None) => {
-            // Deleted, or its credentials changed since they were checked.
+            // Deleted, or its credentials or stored parameters changed (another instance)
+            // since they were read: the CPE's next attempt reads them afresh.
             if let Some(u) = &device.username {
                 acs.auth.evict(u);
             }

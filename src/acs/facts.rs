@@ -125,7 +125,9 @@ pub fn apply_facts(write: &mut InformWrite, facts: &Facts, stored_hash: Option<&
         return;
     }
     let hash = params_hash(&facts.params);
-    if stored_hash != Some(hash.as_str()) {
+    if stored_hash == Some(hash.as_str()) {
+        write.params_hash_seen = Some(hash);
+    } else {
         write.params = facts
             .params
             .iter()
@@ -247,6 +249,7 @@ mod tests {
         let again = inform_write(&inform, &facts, Some(&hash));
         assert!(again.params.is_empty());
         assert_eq!(again.params_hash, None);
+        assert_eq!(again.params_hash_seen.as_deref(), Some(hash.as_str()));
         assert_eq!(again.software_version.as_deref(), Some("1"));
     }
 }

@@ -228,6 +228,10 @@ pub struct InformWrite {
     pub data_model: Option<String>,
     pub events: Option<String>,
     pub params_hash: Option<String>,
+    /// The parameters were left out because the session's view of the device (possibly a
+    /// cache) has this hash: the write applies only while the database has it too, or another
+    /// instance's newer values would stand while the CPE reports these.
+    pub params_hash_seen: Option<String>,
     pub cwmp_version: Option<String>,
     /// Filled into `serial_number` when the inventory has none (and no other device has it).
     pub fill_serial: Option<String>,

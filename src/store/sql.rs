@@ -150,7 +150,7 @@ impl Sql {
                 sql.push(", ");
             }
             let text = |s: &Option<String>| Val::Text(s.clone());
-            let cols: [(Val, &str); 17] = [
+            let cols: [(Val, &str); 18] = [
                 (Val::Int(Some(w.device_id)), "BIGINT"),
                 (Val::Text(Some(w.cred_tag.clone())), "TEXT"),
                 (Val::Int(Some(w.now)), "BIGINT"),
@@ -168,6 +168,7 @@ impl Sql {
                 (text(&w.params_hash), "TEXT"),
                 (text(&w.cwmp_version), "TEXT"),
                 (Val::Int(Some(i64::from(w.contact))), "BIGINT"),
+                (text(&w.params_hash_seen), "TEXT"),
             ];
             sql.push("(");
             for (j, (v, ty)) in cols.into_iter().enumerate() {
@@ -179,7 +180,8 @@ impl Sql {
             sql.push(")");
         }
         sql.push(
-            ") AS v WHERE devices.id = v.column1 AND COALESCE(devices.ha1_sha256, '') = v.column2",
+            ") AS v WHERE devices.id = v.column1 AND COALESCE(devices.ha1_sha256, '') = v.column2 \
+             AND (v.column18 IS NULL OR devices.inform_params_hash = v.column18)",
         );
         if keep_status {
             sql.push(" AND (v.column17 = 0 OR devices.status_up)");
