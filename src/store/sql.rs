@@ -636,23 +636,17 @@ macro_rules! sql_store {
                     // not known Up, get the full statement.
                     let (cheap, mut full): (Vec<&$crate::store::InformWrite>, Vec<&$crate::store::InformWrite>) =
                         writes.iter().partition(|w| w.known_up || !w.contact);
+                    let update = async |batch: &[&$crate::store::InformWrite], keep_status: bool| -> $crate::store::Result<Vec<$crate::store::CwmpDevice>> {
+                        let sql = $crate::store::sql::Sql::cwmp_update(batch, keep_status);
+                        Self::query_as(&sql).fetch_all(&self.pool).await.map_err($crate::store::sql::classify)
+                    };
                     let mut by_id: std::collections::HashMap<i64, $crate::store::CwmpDevice> = std::collections::HashMap::with_capacity(writes.len());
                     if !cheap.is_empty() {
-                        let sql = $crate::store::sql::Sql::cwmp_update(&cheap, true);
-                        let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
-                            .fetch_all(&self.pool)
-                            .await
-                            .map_err($crate::store::sql::classify)?;
-                        by_id.extend(rows.into_iter().map(|r| (r.id, r)));
+                        by_id.extend(update(&cheap, true).await?.into_iter().map(|r| (r.id, r)));
                         full.extend(cheap.into_iter().filter(|w| w.contact && !by_id.contains_key(&w.device_id)));
                     }
                     if !full.is_empty() {
-                        let sql = $crate::store::sql::Sql::cwmp_update(&full, false);
-                        let rows: Vec<$crate::store::CwmpDevice> = Self::query_as(&sql)
-                            .fetch_all(&self.pool)
-                            .await
-                            .map_err($crate::store::sql::classify)?;
-                        by_id.extend(rows.into_iter().map(|r| (r.id, r)));
+                        by_id.extend(update(&full, false).await?.into_iter().map(|r| (r.id, r)));
                     }
                     return Ok(writes.iter().map(|w| by_id.remove(&w.device_id)).collect());
                 }
